@@ -1,0 +1,273 @@
+/**
+ * Configuration comes from environment variables only, is parsed once at start-up against the
+ * table below, and fails fast with an error that names every bad variable. The result is frozen:
+ * nothing reads process.env after this.
+ */
+import { PosguardError } from '../errors.ts';
+
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof logLevels)[number];
+
+export interface PosguardConfig {
+  /** Kafka bootstrap servers; empty means the embedded in-process log. */
+  readonly kafkaBrokers: readonly string[];
+  readonly kafkaClientId: string;
+  /** Confluent-compatible registry base URL; undefined means the in-process registry. */
+  readonly schemaRegistryUrl: string | undefined;
+  /** ClickHouse server URL; undefined means embedded chDB under `dataDir`. */
+  readonly clickhouseUrl: string | undefined;
+  readonly clickhouseDatabase: string;
+  readonly dataDir: string;
+  readonly port: number;
+  readonly host: string;
+  readonly logLevel: LogLevel;
+  /** Partitions of every topic posguard creates (the clusters topic always has one). */
+  readonly partitions: number;
+  /** Distinguishes instances of one service: consumer client ids and transactional ids. */
+  readonly instanceId: string;
+  /** Acquirer API keys for HTTP ingest, acquirerId → key. */
+  readonly apiKeys: ReadonlyMap<string, string>;
+  readonly sinkBatchRecords: number;
+  readonly sinkFlushMs: number;
+  readonly runMode: 'embedded' | 'distributed';
+}
+
+type Parser<T> = (raw: string) => T;
+
+interface Variable<K extends keyof PosguardConfig> {
+  readonly name: string;
+  readonly key: K;
+  readonly doc: string;
+  /** Shown in docs and used when the variable is unset or empty. */
+  readonly defaultValue: string | undefined;
+  readonly parse: Parser<PosguardConfig[K]>;
+}
+
+function variable<K extends keyof PosguardConfig>(v: Variable<K>): Variable<K> {
+  return v;
+}
+
+class InvalidValue extends Error {}
+
+const hostPort = /^[A-Za-z0-9.\-_]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/;
+
+const parseBrokers: Parser<readonly string[]> = (raw) => {
+  const brokers = raw.split(',').map((b) => b.trim()).filter((b) => b.length > 0);
+  for (const broker of brokers) {
+    if (!hostPort.test(broker)) throw new InvalidValue(`"${broker}" is not host:port`);
+  }
+  return Object.freeze(brokers);
+};
+
+const parseHttpUrl: Parser<string | undefined> = (raw) => {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new InvalidValue(`"${raw}" is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidValue(`"${raw}" must use http or https`);
+  }
+  return raw.replace(/\/+$/, '');
+};
+
+const parseIdentifierLike: Parser<string> = (raw) => {
+  if (!/^[A-Za-z0-9_.-]+$/.test(raw)) throw new InvalidValue(`"${raw}" may only hold letters, digits, '.', '_' and '-'`);
+  return raw;
+};
+
+const parseIdentifier: Parser<string> = (raw) => {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(raw)) throw new InvalidValue(`"${raw}" is not a plain identifier`);
+  return raw;
+};
+
+const parsePort: Parser<number> = (raw) => {
+  if (!/^\d+$/.test(raw)) throw new InvalidValue(`"${raw}" is not a whole number`);
+  const port = Number(raw);
+  if (port < 0 || port > 65535) throw new InvalidValue(`${port} is outside 0–65535`);
+  return port;
+};
+
+const parseLogLevel: Parser<LogLevel> = (raw) => {
+  const level = raw.toLowerCase();
+  if (!(logLevels as readonly string[]).includes(level)) {
+    throw new InvalidValue(`"${raw}" is not one of ${logLevels.join(', ')}`);
+  }
+  return level as LogLevel;
+};
+
+const parseNonEmpty: Parser<string> = (raw) => raw;
+
+const boundedInteger = (min: number, max: number): Parser<number> => (raw) => {
+  if (!/^\d+$/.test(raw)) throw new InvalidValue(`"${raw}" is not a whole number`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new InvalidValue(`${value} is outside ${min}–${max}`);
+  return value;
+};
+
+/** `acquirerId:key,acquirerId:key`; keys of at least 16 characters. */
+const parseApiKeys: Parser<ReadonlyMap<string, string>> = (raw) => {
+  const keys = new Map<string, string>();
+  for (const entry of raw.split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+    const at = entry.indexOf(':');
+    const acquirer = entry.slice(0, at);
+    const key = entry.slice(at + 1);
+    if (at <= 0 || key.length < 16) throw new InvalidValue(`entries must be acquirerId:key with a key of 16+ characters (entry ${keys.size + 1})`);
+    keys.set(acquirer, key);
+  }
+  return keys;
+};
+
+/** Every variable posguard reads. docs/CONFIGURATION.md documents each; a test keeps them in step. */
+export const configVariables = [
+  variable({
+    name: 'KAFKA_BROKERS',
+    key: 'kafkaBrokers',
+    doc: 'Comma-separated Kafka bootstrap servers (host:port). Unset: the embedded in-process log.',
+    defaultValue: undefined,
+    parse: parseBrokers,
+  }),
+  variable({
+    name: 'KAFKA_CLIENT_ID',
+    key: 'kafkaClientId',
+    doc: 'Kafka client id prefix, visible in broker logs and quotas.',
+    defaultValue: 'posguard',
+    parse: parseNonEmpty,
+  }),
+  variable({
+    name: 'SCHEMA_REGISTRY_URL',
+    key: 'schemaRegistryUrl',
+    doc: 'Confluent-compatible schema registry base URL (for Apicurio: http://host:port/apis/ccompat/v7). Required with KAFKA_BROKERS; unset in embedded mode.',
+    defaultValue: undefined,
+    parse: parseHttpUrl,
+  }),
+  variable({
+    name: 'CLICKHOUSE_URL',
+    key: 'clickhouseUrl',
+    doc: 'ClickHouse server HTTP URL, credentials allowed (http://user:pass@host:8123). Unset: embedded chDB under POSGUARD_DATA_DIR/clickhouse.',
+    defaultValue: undefined,
+    parse: parseHttpUrl,
+  }),
+  variable({
+    name: 'CLICKHOUSE_DATABASE',
+    key: 'clickhouseDatabase',
+    doc: 'Database holding the posguard tables. The DDL in infra/clickhouse/ names it; change it only together with that DDL.',
+    defaultValue: 'posguard',
+    parse: parseIdentifier,
+  }),
+  variable({
+    name: 'POSGUARD_DATA_DIR',
+    key: 'dataDir',
+    doc: 'Directory for local state: the embedded ClickHouse data, the local stack logs and pids.',
+    defaultValue: './data',
+    parse: parseNonEmpty,
+  }),
+  variable({
+    name: 'PORT',
+    key: 'port',
+    doc: 'HTTP port of the service (API, /metrics, /healthz, /readyz). 0 picks a free port.',
+    defaultValue: '8080',
+    parse: parsePort,
+  }),
+  variable({
+    name: 'HOST',
+    key: 'host',
+    doc: 'Address the HTTP server binds to. Loopback by default; set 0.0.0.0 to expose it.',
+    defaultValue: '127.0.0.1',
+    parse: parseNonEmpty,
+  }),
+  variable({
+    name: 'POSGUARD_PARTITIONS',
+    key: 'partitions',
+    doc: 'Partitions of the topics posguard creates at start-up (existing topics keep theirs). The same number in both run modes gives the same routing.',
+    defaultValue: '3',
+    parse: boundedInteger(1, 1024),
+  }),
+  variable({
+    name: 'POSGUARD_INSTANCE_ID',
+    key: 'instanceId',
+    doc: 'Names this instance of a service: its transactional ids are posguard-<service>-<instance>, so a restarted instance fences its predecessor. Give each running instance its own.',
+    defaultValue: 'instance-1',
+    parse: parseIdentifierLike,
+  }),
+  variable({
+    name: 'POSGUARD_API_KEYS',
+    key: 'apiKeys',
+    doc: 'HTTP ingest credentials: comma-separated acquirerId:key pairs (keys of 16+ characters), sent as the x-api-key header. Unset: ingest rejects every request with 401.',
+    defaultValue: '',
+    parse: parseApiKeys,
+  }),
+  variable({
+    name: 'SINK_BATCH_RECORDS',
+    key: 'sinkBatchRecords',
+    doc: 'The sink inserts into ClickHouse once this many records are buffered…',
+    defaultValue: '20000',
+    parse: boundedInteger(1, 1_000_000),
+  }),
+  variable({
+    name: 'SINK_FLUSH_MS',
+    key: 'sinkFlushMs',
+    doc: '…or once the oldest buffered record has waited this long (milliseconds).',
+    defaultValue: '1000',
+    parse: boundedInteger(10, 600_000),
+  }),
+  variable({
+    name: 'LOG_LEVEL',
+    key: 'logLevel',
+    doc: `Log level: ${logLevels.join(', ')}.`,
+    defaultValue: 'info',
+    parse: parseLogLevel,
+  }),
+] as const;
+
+export interface ConfigProblem {
+  readonly variable: string;
+  readonly problem: string;
+}
+
+/**
+ * Parses the environment into a frozen configuration, or throws POSGUARD_ERR_CONFIG_INVALID with
+ * one line per bad variable (all of them, not just the first, so one restart fixes them all).
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): PosguardConfig {
+  const problems: ConfigProblem[] = [];
+  const values: Partial<Record<keyof PosguardConfig, unknown>> = {};
+
+  for (const v of configVariables) {
+    const given = env[v.name]?.trim();
+    const raw = given === undefined || given === '' ? v.defaultValue : given;
+    if (raw === undefined) {
+      values[v.key] = v.key === 'kafkaBrokers' ? Object.freeze([]) : undefined;
+      continue;
+    }
+    try {
+      values[v.key] = v.parse(raw);
+    } catch (error) {
+      if (!(error instanceof InvalidValue)) throw error;
+      problems.push({ variable: v.name, problem: error.message });
+    }
+  }
+
+  const brokers = (values.kafkaBrokers ?? []) as readonly string[];
+  if (problems.length === 0) {
+    // Kafka values are Avro in the Confluent wire format: their schema ids mean nothing without
+    // the registry that issued them, so a Kafka deployment without a registry is a mistake.
+    if (brokers.length > 0 && values.schemaRegistryUrl === undefined) {
+      problems.push({ variable: 'SCHEMA_REGISTRY_URL', problem: 'is required when KAFKA_BROKERS is set' });
+    }
+  }
+
+  if (problems.length > 0) {
+    const lines = problems.map((p) => `  ${p.variable}: ${p.problem}`).join('\n');
+    throw new PosguardError('POSGUARD_ERR_CONFIG_INVALID', `Invalid configuration:\n${lines}`, {
+      variables: problems.map((p) => p.variable),
+      problems,
+    });
+  }
+
+  return Object.freeze({
+    ...(values as Omit<PosguardConfig, 'runMode'>),
+    runMode: brokers.length > 0 ? 'distributed' : 'embedded',
+  });
+}

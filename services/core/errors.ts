@@ -1,0 +1,50 @@
+/**
+ * The one registry of posguard's errors. Every error a service raises on purpose has a stable code
+ * (`POSGUARD_ERR_<AREA>_<WHAT>`), an HTTP status for the ingest API, and a `retriable` flag that
+ * decides between retrying with backoff and dead-lettering. docs/ERRORS.md lists every code; a test
+ * keeps the two in step.
+ */
+export const errorCatalog = {
+  POSGUARD_ERR_CONFIG_INVALID: { status: 500, retriable: false, title: 'invalid configuration' },
+  POSGUARD_ERR_CODEC_UNKNOWN_TOPIC: { status: 500, retriable: false, title: 'no schema is bound to this topic' },
+  POSGUARD_ERR_CODEC_NOT_AVRO_FRAMED: { status: 400, retriable: false, title: 'record is not in the Confluent wire format' },
+  POSGUARD_ERR_CODEC_UNKNOWN_SCHEMA_ID: { status: 400, retriable: false, title: 'record names a schema id the registry does not know' },
+  POSGUARD_ERR_CODEC_INCOMPATIBLE_SCHEMA: { status: 400, retriable: false, title: 'writer schema cannot be read with the reader schema' },
+  POSGUARD_ERR_CODEC_INVALID_RECORD: { status: 400, retriable: false, title: 'record does not match its Avro schema' },
+  POSGUARD_ERR_REGISTRY_UNAVAILABLE: { status: 503, retriable: true, title: 'schema registry did not answer' },
+  POSGUARD_ERR_REGISTRY_INCOMPATIBLE: { status: 409, retriable: false, title: 'schema registry rejected an incompatible schema' },
+  POSGUARD_ERR_TRANSPORT_CLOSED: { status: 503, retriable: false, title: 'transport is closed' },
+  POSGUARD_ERR_TRANSPORT_TRANSACTION_STATE: { status: 500, retriable: false, title: 'transaction used after commit or abort' },
+  POSGUARD_ERR_TRANSPORT_UNKNOWN_TOPIC: { status: 500, retriable: false, title: 'topic does not exist' },
+  POSGUARD_ERR_CLICKHOUSE_MIGRATION_CHANGED: { status: 500, retriable: false, title: 'an applied migration file was edited' },
+  POSGUARD_ERR_CLICKHOUSE_MIGRATION_FAILED: { status: 500, retriable: false, title: 'a migration statement failed' },
+  POSGUARD_ERR_PROCESSING_FAILED: { status: 500, retriable: false, title: 'a valid record could not be processed (a bug: the record is kept in the dead-letter topic)' },
+  POSGUARD_ERR_INGEST_UNAUTHORISED: { status: 401, retriable: false, title: 'missing or unknown acquirer API key' },
+  POSGUARD_ERR_INGEST_INVALID: { status: 400, retriable: false, title: 'the request body is not valid' },
+  POSGUARD_ERR_INGEST_CLEAR_PAN: { status: 400, retriable: false, title: 'a clear card number was sent where a token belongs' },
+  POSGUARD_ERR_INGEST_RATE_LIMITED: { status: 429, retriable: true, title: 'the acquirer sent more requests than its rate allows' },
+  POSGUARD_ERR_INGEST_OVERLOADED: { status: 503, retriable: true, title: 'too many records in flight to the log; retry later' },
+} as const satisfies Record<string, { status: number; retriable: boolean; title: string }>;
+
+export type ErrorCode = keyof typeof errorCatalog;
+
+export class PosguardError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+  readonly retriable: boolean;
+  /** Machine-readable facts about the failure (the variable, the field, the topic …). */
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PosguardError';
+    this.code = code;
+    this.statusCode = errorCatalog[code].status;
+    this.retriable = errorCatalog[code].retriable;
+    this.details = Object.freeze({ ...details });
+  }
+}
+
+export function isPosguardError(error: unknown, code?: ErrorCode): error is PosguardError {
+  return error instanceof PosguardError && (code === undefined || error.code === code);
+}

@@ -1,0 +1,53 @@
+/**
+ * The HTTP shell every service shares: /metrics (Prometheus text format), /healthz (the process
+ * is alive) and /readyz (its dependencies answer and it has caught up enough to serve). A service
+ * adds its own routes to the returned app; `server.ts`-style listening stays with the caller so
+ * tests use `app.inject()`.
+ */
+import Fastify, { LogController } from 'fastify';
+import type { Logger } from '../observability/logging.ts';
+import type { Metrics } from '../observability/metrics.ts';
+
+export interface ReadinessCheck {
+  readonly name: string;
+  /** Resolves to undefined when ready, or to a short reason when not. */
+  check(): Promise<string | undefined>;
+}
+
+export interface ServiceAppDeps {
+  readonly service: string;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly readiness?: readonly ReadinessCheck[];
+  /** Largest request body accepted, in bytes (413 beyond it). */
+  readonly bodyLimit?: number;
+}
+
+export type ServiceApp = ReturnType<typeof buildServiceApp>;
+
+export function buildServiceApp(deps: ServiceAppDeps) {
+  // Per-request log lines would dominate the logs at acquirer rates; metrics count requests instead.
+  const app = Fastify({ loggerInstance: deps.logger, bodyLimit: deps.bodyLimit ?? 1024 * 1024, logController: new LogController({ disableRequestLogging: true }) });
+
+  app.get('/healthz', async () => ({ status: 'ok', service: deps.service }));
+
+  app.get('/readyz', async (_request, reply) => {
+    const results = await Promise.all((deps.readiness ?? []).map(async (c) => {
+      try {
+        return { name: c.name, reason: await c.check() };
+      } catch (error) {
+        return { name: c.name, reason: (error as Error).message };
+      }
+    }));
+    const failing = results.filter((r) => r.reason !== undefined);
+    reply.code(failing.length === 0 ? 200 : 503);
+    return { status: failing.length === 0 ? 'ready' : 'not ready', service: deps.service, checks: results };
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    reply.header('content-type', deps.metrics.registry.contentType);
+    return deps.metrics.registry.metrics();
+  });
+
+  return app;
+}

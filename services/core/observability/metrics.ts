@@ -1,0 +1,87 @@
+/**
+ * Every Prometheus metric posguard exports is declared once in `metricCatalog`: its name, type,
+ * help text and labels. Services get or create them by name from an injected registry, so two
+ * components asking for the same metric share it, and docs/METRICS.md (checked by a test) stays
+ * the complete list.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+interface MetricSpec {
+  readonly type: 'counter' | 'gauge' | 'histogram';
+  readonly help: string;
+  readonly labelNames: readonly string[];
+  readonly buckets?: readonly number[];
+}
+
+export const metricCatalog = {
+  posguard_records_consumed_total: {
+    type: 'counter',
+    help: 'Records consumed from a topic, by service and topic.',
+    labelNames: ['service', 'topic'],
+  },
+  posguard_records_produced_total: {
+    type: 'counter',
+    help: 'Records produced to a topic, by service and topic.',
+    labelNames: ['service', 'topic'],
+  },
+  posguard_dead_letters_total: {
+    type: 'counter',
+    help: 'Records sent to posguard.dlq.v1, by service, source topic and error code.',
+    labelNames: ['service', 'topic', 'code'],
+  },
+  posguard_batch_duration_seconds: {
+    type: 'histogram',
+    help: 'Time to process one consumed batch, by service.',
+    labelNames: ['service'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  },
+  posguard_consumer_lag_records: {
+    type: 'gauge',
+    help: 'High watermark minus the next offset to process, per topic partition, at the last batch.',
+    labelNames: ['service', 'topic', 'partition'],
+  },
+  posguard_clickhouse_migrations_applied_total: {
+    type: 'counter',
+    help: 'ClickHouse migration files applied by this process.',
+    labelNames: [],
+  },
+} as const satisfies Record<string, MetricSpec>;
+
+export type MetricName = keyof typeof metricCatalog;
+
+type MetricOf<N extends MetricName> = (typeof metricCatalog)[N]['type'] extends 'counter'
+  ? Counter<string>
+  : (typeof metricCatalog)[N]['type'] extends 'gauge'
+    ? Gauge<string>
+    : Histogram<string>;
+
+export interface Metrics {
+  readonly registry: Registry;
+  get<N extends MetricName>(name: N): MetricOf<N>;
+}
+
+export function createMetrics(options: { registry?: Registry; defaultMetrics?: boolean } = {}): Metrics {
+  const registry = options.registry ?? new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+
+  function get<N extends MetricName>(name: N): MetricOf<N> {
+    const existing = registry.getSingleMetric(name);
+    if (existing !== undefined) return existing as MetricOf<N>;
+    const spec: MetricSpec = metricCatalog[name];
+    const common = { name, help: spec.help, labelNames: [...spec.labelNames], registers: [registry] };
+    switch (spec.type) {
+      case 'counter':
+        return new Counter(common) as MetricOf<N>;
+      case 'gauge':
+        return new Gauge(common) as MetricOf<N>;
+      case 'histogram':
+        return new Histogram({ ...common, buckets: [...(spec.buckets ?? [])] }) as MetricOf<N>;
+      default: {
+        const unreachable: never = spec.type;
+        throw new Error(`unknown metric type ${String(unreachable)}`);
+      }
+    }
+  }
+
+  return { registry, get };
+}

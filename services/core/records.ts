@@ -1,0 +1,172 @@
+/**
+ * The records of the topic contract as TypeScript types, field for field the Avro schemas in
+ * schemas/ (a unit test checks the two agree). Pure data: the domain code imports these, never
+ * the codec.
+ */
+
+export type TransactionType = 'PURCHASE' | 'REFUND' | 'REVERSAL' | 'CASH_ADVANCE' | 'PRE_AUTH' | 'COMPLETION' | 'BALANCE_INQUIRY' | 'UNKNOWN';
+export type EntryMode = 'CHIP' | 'CONTACTLESS' | 'MAGSTRIPE' | 'FALLBACK' | 'MANUAL' | 'ECOM' | 'QR' | 'UNKNOWN';
+export type TerminalKind = 'ATTENDED_POS' | 'MPOS' | 'UNATTENDED' | 'SOFTPOS' | 'UNKNOWN';
+export type TerminalStatus = 'ACTIVE' | 'SUSPENDED' | 'DECOMMISSIONED' | 'UNKNOWN';
+export type RiskTier = 'LOW' | 'MEDIUM' | 'HIGH' | 'UNKNOWN';
+export type OutcomeKind = 'CONFIRMED_FRAUD' | 'CHARGEBACK' | 'COMPLAINT' | 'LOST_STOLEN' | 'FALSE_POSITIVE' | 'UNKNOWN';
+export type Severity = 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL' | 'UNKNOWN';
+export type SubjectType = 'CARD' | 'TERMINAL' | 'MERCHANT' | 'CARD_MERCHANT' | 'UNKNOWN';
+
+export interface AuthorisationEvent {
+  eventId: string;
+  acquirerId: string;
+  eventTime: number;
+  cardToken: string;
+  bin: string;
+  last4: string;
+  amountMinor: number;
+  currency: string;
+  transactionType: TransactionType;
+  merchantId: string;
+  terminalId: string;
+  mcc: string;
+  entryMode: EntryMode;
+  cardPresent: boolean;
+  pinVerified: boolean;
+  cardChipCapable: boolean | null;
+  atc: number | null;
+  responseCode: string;
+  terminalFirmwareHash: string | null;
+  latitude: number | null;
+  longitude: number | null;
+}
+
+export interface OpeningHours {
+  opensAtMinute: number;
+  closesAtMinute: number;
+}
+
+export interface MerchantProfile {
+  merchantId: string;
+  acquirerId: string;
+  name: string;
+  mcc: string;
+  country: string;
+  city: string;
+  latitude: number;
+  longitude: number;
+  utcOffsetMinutes: number;
+  openingHours: OpeningHours | null;
+  onboardedAt: number;
+  riskTier: RiskTier;
+  expectedAverageTicketMinor: number | null;
+  updatedAt: number;
+}
+
+export interface TerminalCapabilities {
+  chip: boolean;
+  contactless: boolean;
+  pinPad: boolean;
+}
+
+export interface TerminalProfile {
+  terminalId: string;
+  merchantId: string;
+  kind: TerminalKind;
+  capabilities: TerminalCapabilities;
+  latitude: number;
+  longitude: number;
+  firmwareVersion: string;
+  firmwareHash: string;
+  status: TerminalStatus;
+  registeredAt: number;
+  updatedAt: number;
+}
+
+export interface CardOutcome {
+  outcomeId: string;
+  cardToken: string;
+  kind: OutcomeKind;
+  fraudRelated: boolean;
+  reportedAt: number;
+  disputedEventIds: string[];
+  note: string | null;
+}
+
+export interface MerchantContext {
+  mcc: string;
+  country: string;
+  city: string;
+  latitude: number;
+  longitude: number;
+  riskTier: RiskTier;
+  expectedAverageTicketMinor: number | null;
+  onboardedAt: number;
+}
+
+export interface TerminalContext {
+  merchantId: string;
+  kind: TerminalKind;
+  capabilities: TerminalCapabilities;
+  latitude: number;
+  longitude: number;
+  firmwareHash: string;
+  status: TerminalStatus;
+}
+
+export interface AuthorisationFeatures {
+  unknownMerchant: boolean;
+  unknownTerminal: boolean;
+  terminalOfOtherMerchant: boolean;
+  mccMismatch: boolean;
+  chipCardReadWithoutChip: boolean;
+  firmwareMismatch: boolean;
+  distanceFromTerminalKm: number | null;
+  localMinuteOfDay: number | null;
+  outsideOpeningHours: boolean;
+  cardNotPresentAtCardPresentTerminal: boolean;
+  terminalInactive: boolean;
+}
+
+export interface EnrichedAuthorisation {
+  authorisation: AuthorisationEvent;
+  merchant: MerchantContext | null;
+  terminal: TerminalContext | null;
+  features: AuthorisationFeatures;
+  enrichedAt: number;
+}
+
+export interface FraudAlert {
+  alertId: string;
+  detector: string;
+  detectorVersion: string;
+  severity: Severity;
+  score: number;
+  subjectType: SubjectType;
+  subjectId: string;
+  windowStart: number;
+  windowEnd: number;
+  evidenceEventIds: string[];
+  reasonCodes: string[];
+  explanation: string;
+  measurements: Record<string, number>;
+  detectedAt: number;
+  emittedAt: number;
+}
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export interface DeadLetter {
+  service: string;
+  sourceTopic: string | null;
+  sourcePartition: number | null;
+  sourceOffset: number | null;
+  originalKey: Buffer;
+  originalValue: Buffer;
+  errorCode: string;
+  errorMessage: string;
+  fieldErrors: FieldError[];
+  failedAt: number;
+}
+
+/** ISO 8583 response code for an approval; everything else is a decline. */
+export const APPROVED = '00';

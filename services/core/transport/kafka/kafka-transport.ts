@@ -1,0 +1,259 @@
+/**
+ * The distributed mode's transport: Apache Kafka through kafkajs. Producers are idempotent (acks
+ * from all in-sync replicas, sequence numbers against duplicates on retry); consumers read
+ * committed data only and never commit on their own; transactions commit output and consumer
+ * offsets together (exactly-once between topics).
+ */
+import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Consumer as KafkaConsumer, type LogEntry, type Message } from 'kafkajs';
+import type { Logger } from '../../observability/logging.ts';
+import type {
+  BatchHandler,
+  ConsumedRecord,
+  Consumer,
+  ConsumerOptions,
+  OutgoingRecord,
+  PartitionAssignment,
+  Producer,
+  TopicAdmin,
+  TopicBatch,
+  TopicPartitionOffset,
+  Transaction,
+  TransactionalProducer,
+  Transport,
+} from '../port.ts';
+
+export interface KafkaTransportOptions {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly logger: Logger;
+  /** Fetch wait on an idle partition; low values cut latency at the cost of more requests. */
+  readonly maxWaitTimeInMs?: number;
+}
+
+const kafkaLevelToPino: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [KafkaLogLevel.ERROR]: 'error',
+  [KafkaLogLevel.WARN]: 'warn',
+  [KafkaLogLevel.INFO]: 'info',
+  [KafkaLogLevel.DEBUG]: 'debug',
+};
+
+function toMessage(record: OutgoingRecord): Message {
+  return {
+    key: record.key,
+    value: record.value,
+    headers: record.headers as Message['headers'],
+    timestamp: record.timestamp === undefined ? undefined : String(record.timestamp),
+  };
+}
+
+/**
+ * Brokers refuse a produce request whose record batch for a partition exceeds message.max.bytes
+ * (1 MiB by default). Large outputs (a detector stage's re-keyed batch) are sent as several
+ * requests of at most this many bytes of keys and values; within a transaction they still commit
+ * together.
+ */
+const maxRequestBytes = 768 * 1024;
+
+function toRequests(batches: readonly TopicBatch[]): { topic: string; messages: Message[] }[][] {
+  const requests: { topic: string; messages: Message[] }[][] = [];
+  let current: { topic: string; messages: Message[] }[] = [];
+  let bytes = 0;
+  for (const batch of batches) {
+    let messages: Message[] = [];
+    for (const record of batch.records) {
+      const size = (record.key?.length ?? 0) + (record.value?.length ?? 0) + 64;
+      if (bytes + size > maxRequestBytes && bytes > 0) {
+        if (messages.length > 0) current.push({ topic: batch.topic, messages });
+        requests.push(current);
+        current = [];
+        messages = [];
+        bytes = 0;
+      }
+      messages.push(toMessage(record));
+      bytes += size;
+    }
+    if (messages.length > 0) current.push({ topic: batch.topic, messages });
+  }
+  if (current.length > 0) requests.push(current);
+  return requests;
+}
+
+function toKafkaOffsets(offsets: readonly TopicPartitionOffset[]) {
+  const byTopic = new Map<string, { partition: number; offset: string; metadata?: string }[]>();
+  for (const o of offsets) {
+    const partitions = byTopic.get(o.topic) ?? [];
+    partitions.push({ partition: o.partition, offset: String(o.offset), ...(o.metadata === undefined ? {} : { metadata: o.metadata }) });
+    byTopic.set(o.topic, partitions);
+  }
+  return [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
+}
+
+export function createKafkaTransport(options: KafkaTransportOptions): Transport {
+  const log = options.logger.child({ component: 'kafkajs' });
+  const kafka = new Kafka({
+    clientId: options.clientId,
+    brokers: [...options.brokers],
+    logLevel: KafkaLogLevel.WARN,
+    logCreator: () => (entry: LogEntry) => {
+      const { message, ...extra } = entry.log;
+      // kafkajs logs each failed request at ERROR before retrying it (coordinator loading, group
+      // rebalancing …); what matters surfaces as a rejected call, so request lines are debug.
+      const level = entry.namespace === 'Connection' ? 'debug' : (kafkaLevelToPino[entry.level] ?? 'info');
+      log[level]({ namespace: entry.namespace, ...extra }, message);
+    },
+  });
+  const connected = new Set<{ disconnect(): Promise<void> }>();
+  const kafkaAdmin = kafka.admin();
+  let adminConnected: Promise<void> | undefined;
+  const withAdmin = async () => {
+    adminConnected ??= kafkaAdmin.connect();
+    await adminConnected;
+    return kafkaAdmin;
+  };
+
+  const admin: TopicAdmin = {
+    async createTopics(specs) {
+      const client = await withAdmin();
+      const existing = new Set(await client.listTopics());
+      const missing = specs.filter((s) => !existing.has(s.topic));
+      if (missing.length === 0) return;
+      await client.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((s) => ({
+          topic: s.topic,
+          numPartitions: s.partitions,
+          configEntries: s.compacted === true ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
+        })),
+      });
+    },
+    async deleteTopics(topics) {
+      const client = await withAdmin();
+      const existing = new Set(await client.listTopics());
+      const present = topics.filter((t) => existing.has(t));
+      if (present.length > 0) await client.deleteTopics({ topics: present });
+    },
+    async listTopics() {
+      return (await (await withAdmin()).listTopics()).sort();
+    },
+    async committedOffsets(groupId, topic) {
+      const [entry] = await (await withAdmin()).fetchOffsets({ groupId, topics: [topic] });
+      return (entry?.partitions ?? []).map((p) => ({ partition: p.partition, offset: Number(p.offset), metadata: p.metadata }))
+        .sort((a, b) => a.partition - b.partition);
+    },
+    async endOffsets(topic) {
+      const offsets = await (await withAdmin()).fetchTopicOffsets(topic);
+      return offsets.map((p) => ({ partition: p.partition, offset: Number(p.high) })).sort((a, b) => a.partition - b.partition);
+    },
+  };
+
+  function track<T extends { disconnect(): Promise<void> }>(client: T): T {
+    connected.add(client);
+    return client;
+  }
+
+  return {
+    kind: 'kafka',
+    admin,
+    async producer(): Promise<Producer> {
+      const producer = track(kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner }));
+      await producer.connect();
+      return {
+        async send(batches) {
+          for (const topicMessages of toRequests(batches)) await producer.sendBatch({ topicMessages, acks: -1 });
+        },
+        async disconnect() {
+          connected.delete(producer);
+          await producer.disconnect();
+        },
+      };
+    },
+    async transactionalProducer(transactionalId): Promise<TransactionalProducer> {
+      const producer = track(kafka.producer({
+        transactionalId,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      }));
+      await producer.connect();
+      return {
+        async transaction(): Promise<Transaction> {
+          const transaction = await producer.transaction();
+          return {
+            async send(batches) {
+              for (const topicMessages of toRequests(batches)) await transaction.sendBatch({ topicMessages, acks: -1 });
+            },
+            async sendOffsets(groupId, offsets) {
+              await transaction.sendOffsets({ consumerGroupId: groupId, topics: toKafkaOffsets(offsets) });
+            },
+            commit: () => transaction.commit(),
+            abort: () => transaction.abort(),
+          };
+        },
+        async disconnect() {
+          connected.delete(producer);
+          await producer.disconnect();
+        },
+      };
+    },
+    async consumer(consumerOptions: ConsumerOptions): Promise<Consumer> {
+      const consumer: KafkaConsumer = track(kafka.consumer({
+        groupId: consumerOptions.groupId,
+        readUncommitted: false,
+        maxWaitTimeInMs: options.maxWaitTimeInMs ?? 100,
+        // Bounds the records one fetch brings per partition, and so the batch size handed over.
+        maxBytesPerPartition: (consumerOptions.maxBatchRecords ?? 1000) * 512,
+      }));
+      let assignment: PartitionAssignment[] = [];
+      consumer.on(consumer.events.GROUP_JOIN, (event) => {
+        assignment = Object.entries(event.payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions: [...partitions] }));
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topics: [...consumerOptions.topics], fromBeginning: consumerOptions.fromBeginning ?? true });
+      return {
+        async run(handler: BatchHandler) {
+          await consumer.run({
+            autoCommit: false,
+            eachBatch: async ({ batch, heartbeat }) => {
+              const records: ConsumedRecord[] = new Array(batch.messages.length);
+              for (let i = 0; i < batch.messages.length; i++) {
+                const m = batch.messages[i]!;
+                records[i] = {
+                  topic: batch.topic,
+                  partition: batch.partition,
+                  offset: Number(m.offset),
+                  key: m.key,
+                  value: m.value,
+                  headers: (m.headers ?? {}) as Record<string, Buffer | undefined>,
+                  timestamp: Number(m.timestamp),
+                };
+              }
+              if (records.length === 0) return;
+              await handler({
+                topic: batch.topic,
+                partition: batch.partition,
+                records,
+                highWatermark: Number(batch.highWatermark),
+                nextOffset: records[records.length - 1]!.offset + 1,
+              }, { heartbeat });
+            },
+          });
+        },
+        async commit(offsets) {
+          await consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
+        },
+        assignment: () => assignment,
+        async disconnect() {
+          connected.delete(consumer);
+          await consumer.disconnect();
+          assignment = [];
+        },
+      };
+    },
+    async close() {
+      await Promise.all([...connected].map((c) => c.disconnect().catch(() => undefined)));
+      connected.clear();
+      if (adminConnected !== undefined) await kafkaAdmin.disconnect();
+    },
+  };
+}
+

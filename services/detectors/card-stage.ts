@@ -1,0 +1,126 @@
+/**
+ * The card-keyed stage: everything that needs one card's history. It runs the cloned-card and
+ * amount-anomaly detectors, and turns what it learns into notices for the terminal and merchant
+ * stages: a card that became compromised (its genuine visits before the first fraud), and each
+ * authorisation an outcome disputes.
+ *
+ * State per card: a bounded history of recent authorisations (up to `historyLimit`, each ~100 B)
+ * plus the detectors' own state; evicted `compromiseLookbackDays` + 30 days after the card's last
+ * activity.
+ */
+import { DAY_MS } from '../core/geo.ts';
+import type { CardOutcome, EnrichedAuthorisation } from '../core/records.ts';
+import { evolveAmountAnomaly, initialAmountBaseline, type AmountBaseline } from './amount-anomaly/amount-anomaly.ts';
+import { evolveClonedCard, initialClonedCardState, lostOrStolen, type ClonedCardState } from './cloned-card/cloned-card.ts';
+import { isInPersonUse } from './kernel/in-person.ts';
+import type { Verdict } from './kernel/alert.ts';
+import type { CompromiseNotice, CompromisedVisit, DisputeNotice } from './inputs.ts';
+import type { Thresholds } from './thresholds.ts';
+
+const historyLimit = 400;
+
+interface HistoryEntry {
+  readonly eventId: string;
+  readonly time: number;
+  readonly terminalId: string;
+  readonly merchantId: string;
+  readonly inPerson: boolean;
+}
+
+interface CardState {
+  history: HistoryEntry[];
+  cloned: ClonedCardState;
+  amounts: AmountBaseline;
+  compromisedAt: number | null;
+  lastSeen: number;
+}
+
+export interface CardStageOutput {
+  readonly verdicts: Verdict[];
+  readonly compromises: CompromiseNotice[];
+  readonly disputes: DisputeNotice[];
+}
+
+export class CardStage {
+  private readonly cards = new Map<string, CardState>();
+  private sinceEviction = 0;
+
+  constructor(private readonly thresholds: Thresholds) {}
+
+  get size(): number {
+    return this.cards.size;
+  }
+
+  private card(token: string): CardState {
+    let state = this.cards.get(token);
+    if (state === undefined) {
+      state = { history: [], cloned: initialClonedCardState(), amounts: initialAmountBaseline(), compromisedAt: null, lastSeen: 0 };
+      this.cards.set(token, state);
+    }
+    return state;
+  }
+
+  authorisation(e: EnrichedAuthorisation, out: CardStageOutput): void {
+    const a = e.authorisation;
+    const state = this.card(a.cardToken);
+    state.lastSeen = a.eventTime;
+    const cloned = evolveClonedCard(state.cloned, e, this.thresholds);
+    const unusual = evolveAmountAnomaly(state.amounts, e, this.thresholds);
+    state.history.push({
+      eventId: a.eventId, time: a.eventTime, terminalId: a.terminalId, merchantId: a.merchantId,
+      inPerson: isInPersonUse(e),
+    });
+    if (state.history.length > historyLimit) state.history.splice(0, state.history.length - historyLimit);
+    if (cloned !== undefined) {
+      out.verdicts.push(cloned);
+      // A clone found in use compromises the card now, weeks before any outcome would.
+      this.compromise(a.cardToken, state, cloned.windowStart, new Set(cloned.evidenceEventIds), cloned.detectedAt, 'cloned-card alert', out);
+    }
+    if (unusual !== undefined) out.verdicts.push(unusual);
+    this.maybeEvict(a.eventTime);
+  }
+
+  outcome(o: CardOutcome, out: CardStageOutput): void {
+    const state = this.card(o.cardToken);
+    state.lastSeen = Math.max(state.lastSeen, o.reportedAt);
+    if (o.kind === 'LOST_STOLEN') lostOrStolen(state.cloned, o.reportedAt);
+    if (!o.fraudRelated && o.kind !== 'CONFIRMED_FRAUD' && o.kind !== 'LOST_STOLEN') return;
+
+    const disputed = new Set(o.disputedEventIds);
+    let firstFraud = o.reportedAt;
+    for (const entry of state.history) {
+      if (!disputed.has(entry.eventId)) continue;
+      firstFraud = Math.min(firstFraud, entry.time);
+      out.disputes.push({
+        cardToken: o.cardToken, outcomeId: o.outcomeId, time: o.reportedAt, eventId: entry.eventId, eventTime: entry.time,
+        terminalId: entry.terminalId, merchantId: entry.merchantId,
+      });
+    }
+    this.compromise(o.cardToken, state, firstFraud, disputed, o.reportedAt, `${o.kind} outcome ${o.outcomeId}`, out);
+  }
+
+  /** The first time a card is known compromised: name its genuine in-person visits before the first fraud. */
+  private compromise(cardToken: string, state: CardState, firstFraud: number, fraudulent: ReadonlySet<string>, at: number, source: string, out: CardStageOutput): void {
+    if (state.compromisedAt !== null) return;
+    state.compromisedAt = at;
+    const from = firstFraud - this.thresholds.compromiseLookbackDays * DAY_MS;
+    const visits: CompromisedVisit[] = [];
+    const seen = new Set<string>();
+    for (const entry of state.history) {
+      if (!entry.inPerson || entry.time < from || entry.time >= firstFraud || fraudulent.has(entry.eventId)) continue;
+      // One visit per terminal and day is enough evidence; repeat purchases add nothing.
+      const key = `${entry.terminalId}|${Math.floor(entry.time / DAY_MS)}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      visits.push({ eventId: entry.eventId, time: entry.time, terminalId: entry.terminalId, merchantId: entry.merchantId });
+    }
+    if (visits.length > 0) out.compromises.push({ cardToken, time: at, source, visits });
+  }
+
+  private maybeEvict(now: number): void {
+    if (++this.sinceEviction < 50_000) return;
+    this.sinceEviction = 0;
+    const horizon = now - (this.thresholds.compromiseLookbackDays + 30) * DAY_MS;
+    for (const [token, state] of this.cards) if (state.lastSeen < horizon) this.cards.delete(token);
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Card testing (SPEC §3.4), subject TERMINAL: within cardTestingWindowMinutes at one terminal, at
+ * least cardTestingMinCards distinct cards, mostly declined, for tiny amounts. One verdict per
+ * terminal per hour. State: the window's authorisations (tens), per active terminal.
+ */
+import { HOUR_MS, MINUTE_MS } from '../../core/geo.ts';
+import { APPROVED, type EnrichedAuthorisation } from '../../core/records.ts';
+import { fmt, type Verdict } from '../kernel/alert.ts';
+import type { Thresholds } from '../thresholds.ts';
+
+export const CARD_TESTING = 'card-testing';
+export const CARD_TESTING_VERSION = '1.0.0';
+
+interface Attempt {
+  readonly time: number;
+  readonly eventId: string;
+  readonly cardToken: string;
+  readonly amountMinor: number;
+  readonly declined: boolean;
+}
+
+interface TerminalWindow {
+  attempts: Attempt[];
+  suppressedUntil: number;
+}
+
+export class CardTesting {
+  private readonly terminals = new Map<string, TerminalWindow>();
+
+  constructor(private readonly t: Thresholds) {}
+
+  authorisation(e: EnrichedAuthorisation): Verdict | undefined {
+    const a = e.authorisation;
+    let w = this.terminals.get(a.terminalId);
+    if (w === undefined) {
+      w = { attempts: [], suppressedUntil: Number.NEGATIVE_INFINITY };
+      this.terminals.set(a.terminalId, w);
+    }
+    const since = a.eventTime - this.t.cardTestingWindowMinutes * MINUTE_MS;
+    let i = 0;
+    while (i < w.attempts.length && w.attempts[i]!.time < since) i++;
+    if (i > 0) w.attempts.splice(0, i);
+    w.attempts.push({ time: a.eventTime, eventId: a.eventId, cardToken: a.cardToken, amountMinor: a.amountMinor, declined: a.responseCode !== APPROVED });
+    if (w.attempts.length < this.t.cardTestingMinCards || a.eventTime < w.suppressedUntil) return undefined;
+
+    const cards = new Set(w.attempts.map((x) => x.cardToken)).size;
+    if (cards < this.t.cardTestingMinCards) return undefined;
+    const declines = w.attempts.filter((x) => x.declined).length;
+    const declineShare = declines / w.attempts.length;
+    const amounts = w.attempts.map((x) => x.amountMinor).sort((x, y) => x - y);
+    const median = amounts[Math.floor(amounts.length / 2)]!;
+    if (declineShare < this.t.cardTestingMinDeclineShare || median > this.t.cardTestingMaxMedianMinor) return undefined;
+
+    w.suppressedUntil = a.eventTime + HOUR_MS;
+    const first = w.attempts[0]!.time;
+    return {
+      detector: CARD_TESTING,
+      detectorVersion: CARD_TESTING_VERSION,
+      subjectType: 'TERMINAL',
+      subjectId: a.terminalId,
+      windowStart: first,
+      windowEnd: a.eventTime,
+      score: Math.min(0.99, 0.6 + declineShare * 0.3 + Math.min(0.09, cards / 500)),
+      evidenceEventIds: w.attempts.map((x) => x.eventId),
+      reasonCodes: ['CARD_TESTING'],
+      explanation: `Terminal ${a.terminalId} is being used to test cards: ${cards} different cards in ${fmt.minutes(a.eventTime - first)}, ` +
+        `${fmt.pct(declineShare)} declined, median amount ${fmt.money(median, a.currency)}.`,
+      measurements: { distinctCards: cards, attempts: w.attempts.length, declineShare, medianAmountMinor: median, minutes: (a.eventTime - first) / MINUTE_MS },
+      detectedAt: a.eventTime,
+    };
+  }
+
+  evict(now: number): void {
+    for (const [id, w] of this.terminals) {
+      const last = w.attempts.at(-1);
+      if (last === undefined || last.time < now - HOUR_MS) this.terminals.delete(id);
+    }
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * Builds verdicts. The alert id is a readable function of detector, subject and window start, so
+ * the same input log gives the same ids in every run and mode (SPEC §2). `emittedAt` is the only
+ * wall-clock field: pure detectors set it to `detectedAt`, and the service shell stamps the real
+ * time when it publishes (replay keeps `detectedAt`, so replay output is byte-identical).
+ */
+import type { FraudAlert, Severity, SubjectType } from '../../core/records.ts';
+
+export interface Verdict {
+  readonly detector: string;
+  readonly detectorVersion: string;
+  readonly subjectType: SubjectType;
+  readonly subjectId: string;
+  readonly windowStart: number;
+  readonly windowEnd: number;
+  readonly score: number;
+  readonly evidenceEventIds: readonly string[];
+  readonly reasonCodes: readonly string[];
+  readonly explanation: string;
+  readonly measurements: Readonly<Record<string, number>>;
+  readonly detectedAt: number;
+}
+
+export function severityOf(score: number): Severity {
+  if (score >= 0.9) return 'CRITICAL';
+  if (score >= 0.75) return 'HIGH';
+  if (score >= 0.5) return 'MEDIUM';
+  return 'LOW';
+}
+
+/** Evidence lists are capped so one alert stays a readable record; the count is kept in measurements. */
+export const MAX_EVIDENCE = 50;
+
+export function toAlert(v: Verdict): FraudAlert {
+  const measurements: Record<string, number> = {};
+  for (const key of Object.keys(v.measurements).sort()) measurements[key] = round(v.measurements[key]!);
+  return {
+    alertId: `${v.detector}:${v.subjectType}:${v.subjectId}:${v.windowStart}`,
+    detector: v.detector,
+    detectorVersion: v.detectorVersion,
+    severity: severityOf(v.score),
+    score: round(v.score),
+    subjectType: v.subjectType,
+    subjectId: v.subjectId,
+    windowStart: v.windowStart,
+    windowEnd: v.windowEnd,
+    evidenceEventIds: v.evidenceEventIds.slice(0, MAX_EVIDENCE),
+    reasonCodes: [...v.reasonCodes],
+    explanation: v.explanation,
+    measurements,
+    detectedAt: v.detectedAt,
+    emittedAt: v.detectedAt,
+  };
+}
+
+/** Fixed precision keeps alerts byte-identical across platforms' last-bit float differences. */
+function round(x: number): number {
+  return Number.isFinite(x) ? Number(x.toPrecision(6)) : x;
+}
+
+const numberFormat = new Intl.NumberFormat('en-GB', { maximumFractionDigits: 0 });
+const oneDecimal = new Intl.NumberFormat('en-GB', { maximumFractionDigits: 1 });
+
+/** Human formatting for explanations: 6952 → "6,952"; money in minor units → "4,990.00". */
+export const fmt = {
+  int: (x: number) => numberFormat.format(x),
+  dec: (x: number) => oneDecimal.format(x),
+  money: (minor: number, currency = 'EUR') => `${(minor / 100).toLocaleString('en-GB', { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${currency}`,
+  pct: (share: number) => `${Math.round(share * 100)}%`,
+  minutes: (ms: number) => `${Math.round(ms / 60_000)} min`,
+  date: (time: number) => new Date(time).toISOString().slice(0, 16).replace('T', ' '),
+};

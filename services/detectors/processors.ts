@@ -1,0 +1,192 @@
+/**
+ * The four detector stages as processors: each holds an event-time queue and its stage's state,
+ * takes inputs, and on `drain` releases what the watermark has passed, appending alerts and the
+ * inputs it routes to the next stage. The detectors service runs each over its topics; the
+ * in-memory engine chains them directly. Same code, two wirings.
+ *
+ *   card (auth.enriched.v1 + card.outcomes.v1, by card)
+ *     ├─> terminal (posguard.detectors.by-terminal)
+ *     └─> merchant (posguard.detectors.by-merchant) ─> arbiter (posguard.detectors.clusters)
+ */
+import type { FraudAlert } from '../core/records.ts';
+import { CardStage, type CardStageOutput } from './card-stage.ts';
+import type { StageInput } from './inputs.ts';
+import { toAlert, type Verdict } from './kernel/alert.ts';
+import { EventTimeQueue, type Timed } from './kernel/event-time-queue.ts';
+import { MerchantStage, type MerchantStageOutput } from './merchant-stage.ts';
+import { toMerchantStage, toTerminalStage, type KeyedInput } from './routing.ts';
+import { ClusterArbiter, type ClusterCandidate } from './skimming-cluster/cluster-arbiter.ts';
+import { windowLengthsTried, type CityStatistic } from './skimming-cluster/skimming-cluster.ts';
+import { TerminalStage } from './terminal-stage.ts';
+import type { Thresholds } from './thresholds.ts';
+
+export type KeyedStageInput = StageInput & { readonly key: string };
+
+/** What the cluster arbiter consumes. */
+export type ArbiterInput =
+  | { readonly kind: 'candidate'; readonly time: number; readonly id: string; readonly value: ClusterCandidate }
+  | { readonly kind: 'statistic'; readonly time: number; readonly id: string; readonly value: CityStatistic };
+
+// Versions of one subject's candidate at the same event time order by their card count (it only grows).
+export const candidateInput = (value: ClusterCandidate): ArbiterInput => ({
+  kind: 'candidate', time: value.time, id: `k:${value.subjectType}:${value.subjectId}:${String(value.cards.length).padStart(6, '0')}`, value,
+});
+
+export const statisticInput = (value: CityStatistic): ArbiterInput => ({
+  kind: 'statistic', time: value.time, id: `s:${value.kind}:${value.city}:${value.day}`, value,
+});
+
+const keyed = (k: KeyedInput): KeyedStageInput => ({ ...k.input, key: k.key });
+
+/** Everything a drain produced. Arrays are appended to; the caller empties them. */
+export interface ProcessorOutput {
+  readonly alerts: FraudAlert[];
+  readonly toTerminal: KeyedStageInput[];
+  readonly toMerchant: KeyedStageInput[];
+  readonly toArbiter: ArbiterInput[];
+}
+
+export function emptyOutput(): ProcessorOutput {
+  return { alerts: [], toTerminal: [], toMerchant: [], toArbiter: [] };
+}
+
+function publish(verdicts: Verdict[], out: ProcessorOutput): void {
+  for (const verdict of verdicts) out.alerts.push(toAlert(verdict));
+  verdicts.length = 0;
+}
+
+abstract class Processor<I extends { readonly time: number; readonly id: string }> {
+  protected readonly queue: EventTimeQueue<I>;
+  protected readonly verdicts: Verdict[] = [];
+
+  constructor(protected readonly thresholds: Thresholds) {
+    this.queue = new EventTimeQueue(thresholds.allowedLatenessMinutes * 60_000);
+  }
+
+  get watermark(): number {
+    return this.queue.watermark;
+  }
+
+  get lateInputs(): number {
+    return this.queue.lateCount;
+  }
+
+  push(input: I, source?: string): void {
+    this.queue.push(input, source);
+  }
+
+  idle(source: string, idle: boolean): void {
+    this.queue.idle(source, idle);
+  }
+
+  drain(out: ProcessorOutput, all = false): void {
+    this.queue.drain((input) => this.process(input, out), all);
+    this.afterRelease();
+    publish(this.verdicts, out);
+  }
+
+  /** The stage's release checkpoint, stored with its committed offsets. */
+  checkpoint(): string | undefined {
+    const key = this.queue.checkpoint();
+    return key === undefined ? undefined : JSON.stringify(key);
+  }
+
+  /** After a replay of its input, releases exactly what was released at the checkpoint (outputs go to `out`). */
+  restore(checkpoint: string | undefined, out: ProcessorOutput): void {
+    if (checkpoint !== undefined) this.queue.releaseThrough(JSON.parse(checkpoint) as Timed, (input) => this.process(input, out));
+    this.afterRelease();
+    publish(this.verdicts, out);
+  }
+
+  /** Hook after a round of releases. */
+  protected afterRelease(): void {}
+
+  protected abstract process(input: I, out: ProcessorOutput): void;
+}
+
+export class CardProcessor extends Processor<StageInput> {
+  private readonly stage = new CardStage(this.thresholds);
+
+  protected process(input: StageInput, out: ProcessorOutput): void {
+    const stageOut: CardStageOutput = { verdicts: this.verdicts, compromises: [], disputes: [] };
+    switch (input.kind) {
+      case 'authorisation':
+        this.stage.authorisation(input.value, stageOut);
+        out.toTerminal.push(keyed(toTerminalStage.authorisation(input.value)));
+        out.toMerchant.push(keyed(toMerchantStage.authorisation(input.value)));
+        break;
+      case 'outcome':
+        this.stage.outcome(input.value, stageOut);
+        break;
+      case 'compromise':
+      case 'dispute':
+        throw new Error(`the card stage does not take ${input.kind} inputs`);
+      default: {
+        const unreachable: never = input;
+        throw new Error(`unknown input ${String(unreachable)}`);
+      }
+    }
+    for (const notice of stageOut.compromises) for (const k of toMerchantStage.compromise(notice)) out.toMerchant.push(keyed(k));
+    for (const notice of stageOut.disputes) out.toMerchant.push(keyed(toMerchantStage.dispute(notice)));
+  }
+}
+
+export class TerminalProcessor extends Processor<KeyedStageInput> {
+  private readonly stage = new TerminalStage(this.thresholds);
+
+  protected process(input: KeyedStageInput): void {
+    if (input.kind !== 'authorisation') throw new Error(`the terminal stage does not take ${input.kind} inputs`);
+    this.stage.authorisation(input.value, this.verdicts);
+  }
+}
+
+export class MerchantProcessor extends Processor<KeyedStageInput> {
+  private readonly stage = new MerchantStage(this.thresholds);
+  private readonly stageOut: MerchantStageOutput = { verdicts: this.verdicts, candidates: [], statistics: [] };
+
+  protected process(input: KeyedStageInput, out: ProcessorOutput): void {
+    this.stage.advance(input.time, this.stageOut);
+    switch (input.kind) {
+      case 'authorisation':
+        this.stage.authorisation(input.value, this.verdicts);
+        break;
+      case 'compromise':
+        this.stage.compromised(input.key, input.value, this.stageOut);
+        break;
+      case 'dispute':
+        this.stage.disputed(input.value, this.verdicts);
+        break;
+      case 'outcome':
+        throw new Error('the merchant stage does not take outcomes');
+    }
+    for (const candidate of this.stageOut.candidates) out.toArbiter.push(candidateInput(candidate));
+    for (const statistic of this.stageOut.statistics) out.toArbiter.push(statisticInput(statistic));
+    this.stageOut.candidates.length = 0;
+    this.stageOut.statistics.length = 0;
+  }
+}
+
+export class ArbiterProcessor extends Processor<ArbiterInput> {
+  private readonly arbiter = new ClusterArbiter(this.thresholds, windowLengthsTried(this.thresholds));
+
+  /** Upstream progress: lets decisions happen when no new candidate comes (see EventTimeQueue.advanceTo). */
+  advanceTo(time: number): void {
+    this.queue.advanceTo(time);
+  }
+
+  private finishing = false;
+
+  override drain(out: ProcessorOutput, all = false): void {
+    this.finishing = all;
+    super.drain(out, all);
+  }
+
+  protected override afterRelease(): void {
+    this.arbiter.advance(this.finishing ? Number.POSITIVE_INFINITY : this.queue.watermark, this.verdicts);
+  }
+
+  protected process(input: ArbiterInput): void {
+    if (input.kind === 'candidate') this.arbiter.candidate(input.value, this.verdicts);
+    else this.arbiter.statistic(input.value);
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Every detector threshold, with its default and the reasoning behind it (docs/DETECTORS.md
+ * repeats them). Each can be overridden by an environment variable
+ * POSGUARD_THRESHOLD_<NAME> (e.g. POSGUARD_THRESHOLD_MAX_SPEED_KMH=1000); see `thresholdsFromEnv`.
+ */
+
+import { PosguardError } from '../core/errors.ts';
+export const thresholdSpecs = {
+  // cloned-card
+  maxSpeedKmh: { default: 900, why: 'A passenger jet cruises at 800–950 km/h; anything faster between two in-person uses is two cards.' },
+  minTravelDistanceKm: { default: 100, why: 'Below 100 km, terminal positions (registered address, mobile readers) are too coarse for a speed.' },
+  overlapSeconds: { default: 60, why: 'Two checkouts at different merchants within a minute cannot be one person.' },
+  overlapMinDistanceKm: { default: 2, why: 'Merchants closer than 2 km may share a mall or a street; beyond, one minute is not enough to walk between them.' },
+  atcJumpLimit: { default: 500, why: 'Genuine cards advance their counter by one or two per use; hundreds at once means a copied chip or tampered counter.' },
+  fallbackMerchantsToAlert: { default: 2, why: 'One failed chip read is often a dirty chip; stripe reads of a chip card at two different merchants within the window is a clone being used.' },
+  fallbackWindowDays: { default: 7, why: 'Clones are cashed out within days of first use.' },
+  clonedCardSuppressionDays: { default: 7, why: 'One verdict per card per episode: later signals of the same clone add nothing an analyst needs.' },
+  // amount-anomaly
+  amountAnomalyMultiple: { default: 15, why: 'Fifteen times a card\'s usual ticket is far outside ordinary variation (log-normal spend has sigma about 0.8).' },
+  amountAnomalyMinMinor: { default: 150_000, why: 'Below 1,500.00 an unusual purchase is not worth an analyst\'s time.' },
+  amountAnomalyMinHistory: { default: 10, why: 'A baseline needs at least ten purchases.' },
+  // skimming-cluster
+  compromiseLookbackDays: { default: 60, why: 'Skimmed data is typically cashed out within weeks; visits older than 60 days before the first fraud are not suspects.' },
+  cppWindowDays: { default: 7, why: 'Skimmers stay on a terminal days, not months; compromised visits concentrate in such a window.' },
+  cppMinCompromisedCards: { default: 5, why: 'Fewer distinct cards cannot separate a skimmer from chance overlap of everyday shopping.' },
+  populationCompromiseRate: { default: 0.01, why: 'Share of cards compromised over the lookback in the population; the binomial baseline for a terminal.' },
+  cppAlpha: { default: 0.0001, why: 'With ~1,500 terminals tested per window, 1e-4 keeps chance clusters below one per run.' },
+  pointOfFraudWindowDays: { default: 30, why: 'Disputes for a fake terminal or colluding merchant trickle in over weeks.' },
+  pointOfFraudMinCards: { default: 3, why: 'Three distinct cardholders disputing the same terminal is a pattern, not bad luck.' },
+  disputeBaseRate: { default: 0.002, why: 'Share of a terminal\'s cards that dispute a purchase as fraud in ordinary business.' },
+  // terminal-compromise
+  precursorMinEvents: { default: 3, why: 'Three authorisations with the same anomaly within a day rule out a single glitch.' },
+  fallbackSurgeMinReads: { default: 5, why: 'Genuine chip read failures are well under 1%; five stripe reads of chip cards in a day at one terminal is not that.' },
+  fallbackSurgeMinShare: { default: 0.3, why: 'Share of chip cards read without the chip; a tampered reader forces most of them.' },
+  mposDisplacedKm: { default: 100, why: 'A mobile reader used more than 100 km from its registered address is not where it should be.' },
+  securityFailureBurst: { default: 8, why: 'Eight failed PIN or cryptogram checks within an hour at one terminal.' },
+  // card-testing
+  cardTestingWindowMinutes: { default: 10, why: 'Testing scripts run through a list in minutes.' },
+  cardTestingMinCards: { default: 12, why: 'A busy till sees a dozen cards in ten minutes, but not mostly declined and tiny.' },
+  cardTestingMinDeclineShare: { default: 0.6, why: 'Most tested numbers are dead; genuine decline rates are a few percent.' },
+  cardTestingMaxMedianMinor: { default: 500, why: 'Testers use amounts too small to be noticed (under 5.00).' },
+  // laundering-cashout
+  merchantWindowDays: { default: 7, why: 'A week smooths weekday rhythms and is short enough to act on.' },
+  merchantMinTransactions: { default: 20, why: 'Shares over fewer transactions are noise.' },
+  merchantMinSignals: { default: 2, why: 'One odd ratio has innocent explanations; two independent ones rarely do.' },
+  roundAmountShare: { default: 0.3, why: 'Share of purchases that are whole hundreds; real baskets rarely are, fake ones often.' },
+  belowLimitShare: { default: 0.15, why: 'Share of amounts just under a reporting or approval limit.' },
+  offHoursShare: { default: 0.3, why: 'Share of purchases while the merchant is registered as closed.' },
+  topCardsShare: { default: 0.5, why: 'Share of the merchant\'s purchases made by its three most frequent cards.' },
+  ticketMismatchFactor: { default: 4, why: 'Median ticket four times above (or below a quarter of) the MCC\'s reference does not fit the registered business.' },
+  mccMismatchShare: { default: 0.3, why: 'Share of messages carrying an MCC other than the registered one.' },
+  cardNotPresentShare: { default: 0.3, why: 'Share of card-not-present entries through card-present terminals.' },
+  refundRatio: { default: 0.3, why: 'Refunds to purchases; ordinary retail is a few percent.' },
+  volumeSpikeFactor: { default: 4, why: 'A week four times busier than the trailing weekly average.' },
+  cashOutPairMinPurchases: { default: 4, why: 'A card making four large round or just-under-limit purchases at one merchant within the window.' },
+  cashOutPairMinAmountMinor: { default: 50_000, why: 'Cash-out purchases are large: 500.00 and up.' },
+  merchantSuppressionDays: { default: 7, why: 'One verdict per merchant per week.' },
+  // event time
+  allowedLatenessMinutes: { default: 10, why: 'How late (in event time) an input may arrive and still be processed in order.' },
+} as const;
+
+export type ThresholdName = keyof typeof thresholdSpecs;
+export type Thresholds = { readonly [K in ThresholdName]: number };
+
+export const defaultThresholds: Thresholds = Object.fromEntries(
+  Object.entries(thresholdSpecs).map(([name, spec]) => [name, spec.default]),
+) as Thresholds;
+
+export function envNameOf(name: ThresholdName): string {
+  return `POSGUARD_THRESHOLD_${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}
+
+/**
+ * Defaults overridden by POSGUARD_THRESHOLD_* variables. Fails naming the variable when a value is
+ * not a non-negative number.
+ */
+export function thresholdsFromEnv(env: Readonly<Record<string, string | undefined>>): Thresholds {
+  const values: Record<string, number> = { ...defaultThresholds };
+  const problems: string[] = [];
+  for (const name of Object.keys(thresholdSpecs) as ThresholdName[]) {
+    const raw = env[envNameOf(name)]?.trim();
+    if (raw === undefined || raw === '') continue;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < 0) problems.push(`${envNameOf(name)}: "${raw}" is not a non-negative number`);
+    else values[name] = value;
+  }
+  if (problems.length > 0) {
+    throw new PosguardError('POSGUARD_ERR_CONFIG_INVALID', `Invalid configuration:\n  ${problems.join('\n  ')}`,
+      { variables: problems.map((p) => p.slice(0, p.indexOf(':'))) });
+  }
+  return Object.freeze(values) as Thresholds;
+}

@@ -1,0 +1,174 @@
+/**
+ * HTTP ingest (SPEC §2): acquirers POST authorisations (one or a batch), merchant and terminal
+ * profiles and card outcomes as JSON; valid records go to their topics through the idempotent
+ * producer, invalid ones are answered field by field and kept in the dead-letter topic.
+ *
+ * - 401 without a valid `x-api-key` (keys compared in constant time; one key per acquirer).
+ * - 400 with field-level errors; a batch is all-or-nothing per record: valid ones are accepted.
+ * - A clear PAN (13–19 digits passing Luhn) anywhere in a record is refused, and masked in the
+ *   dead letter: it is never written or logged.
+ * - Idempotent on eventId / outcomeId: a record resent within the recent-id window is accepted once.
+ * - 413 over the body limit, 429 over an acquirer's rate, 503 when too many records are in flight.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { fromJsonForm } from '../core/codec/json-form.ts';
+import type { SchemaCatalog } from '../core/codec/schema-catalog.ts';
+import type { Serdes } from '../core/codec/serde.ts';
+import { topics } from '../core/codec/topics.ts';
+import { errorCatalog, type ErrorCode } from '../core/errors.ts';
+import { buildServiceApp, type ReadinessCheck } from '../core/http/service-app.ts';
+import type { Logger } from '../core/observability/logging.ts';
+import type { Metrics } from '../core/observability/metrics.ts';
+import type { DeadLetter, FieldError } from '../core/records.ts';
+import type { OutgoingRecord, Producer } from '../core/transport/port.ts';
+import { openApiDocument } from './openapi.ts';
+import { RecentIds } from './recent-ids.ts';
+import { findClearPan, maskClearPans } from './pan.ts';
+
+export interface IngestDeps {
+  readonly producer: Producer;
+  readonly serdes: Serdes;
+  readonly catalog: SchemaCatalog;
+  readonly apiKeys: ReadonlyMap<string, string>;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly readiness?: readonly ReadinessCheck[];
+  readonly bodyLimitBytes?: number;
+  /** Records per second per acquirer (token bucket, burst of one second). */
+  readonly ratePerAcquirer?: number;
+  /** Records produced but not yet acknowledged, above which requests get 503. */
+  readonly maxInFlight?: number;
+}
+
+interface Route {
+  readonly path: string;
+  readonly topic: string;
+  readonly recordName: string;
+  readonly idField: string;
+  readonly keyField: string;
+}
+
+const routes: readonly Route[] = [
+  { path: '/v1/authorisations', topic: topics.authorisations, recordName: 'AuthorisationEvent', idField: 'eventId', keyField: 'cardToken' },
+  { path: '/v1/merchants', topic: topics.merchantProfiles, recordName: 'MerchantProfile', idField: 'merchantId', keyField: 'merchantId' },
+  { path: '/v1/terminals', topic: topics.terminalProfiles, recordName: 'TerminalProfile', idField: 'terminalId', keyField: 'terminalId' },
+  { path: '/v1/outcomes', topic: topics.cardOutcomes, recordName: 'CardOutcome', idField: 'outcomeId', keyField: 'cardToken' },
+];
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+function problem(reply: FastifyReply, code: ErrorCode, message: string, extra: Record<string, unknown> = {}) {
+  reply.code(errorCatalog[code].status);
+  return { error: code, message, ...extra };
+}
+
+export function buildIngestApp(deps: IngestDeps) {
+  const app = buildServiceApp({ service: 'ingest', logger: deps.logger, metrics: deps.metrics, readiness: deps.readiness, bodyLimit: deps.bodyLimitBytes ?? 5 * 1024 * 1024 });
+  const keyDigests = [...deps.apiKeys].map(([acquirerId, key]) => ({ acquirerId, digest: digest(key) }));
+  const recent = new RecentIds(1_000_000);
+  const rate = deps.ratePerAcquirer ?? 20_000;
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  const maxInFlight = deps.maxInFlight ?? 50_000;
+  let inFlight = 0;
+  const produced = deps.metrics.get('posguard_records_produced_total');
+  const deadLettered = deps.metrics.get('posguard_dead_letters_total');
+
+  /** The acquirer whose key this is, comparing digests in constant time against every key. */
+  function acquirerOf(request: FastifyRequest): string | undefined {
+    const given = request.headers['x-api-key'];
+    if (typeof given !== 'string' || given.length === 0) return undefined;
+    const candidate = digest(given);
+    let found: string | undefined;
+    for (const k of keyDigests) if (timingSafeEqual(candidate, k.digest) && found === undefined) found = k.acquirerId;
+    return found;
+  }
+
+  function takeTokens(acquirerId: string, n: number): boolean {
+    const now = Date.now();
+    const bucket = buckets.get(acquirerId) ?? { tokens: rate, at: now };
+    bucket.tokens = Math.min(rate, bucket.tokens + ((now - bucket.at) / 1000) * rate);
+    bucket.at = now;
+    buckets.set(acquirerId, bucket);
+    if (bucket.tokens < n) return false;
+    bucket.tokens -= n;
+    return true;
+  }
+
+  app.get('/docs', async () => openApiDocument(deps.catalog, routes));
+
+  for (const route of routes) {
+    app.post(route.path, async (request, reply) => {
+      const acquirerId = acquirerOf(request);
+      if (acquirerId === undefined) return problem(reply, 'POSGUARD_ERR_INGEST_UNAUTHORISED', 'send a valid acquirer API key in the x-api-key header');
+      const body = request.body;
+      const items: unknown[] = Array.isArray(body) ? body : [body];
+      if (items.length === 0 || body === undefined || body === null) return problem(reply, 'POSGUARD_ERR_INGEST_INVALID', 'the body must be one record or a non-empty array of records');
+      if (!takeTokens(acquirerId, items.length)) {
+        reply.header('retry-after', '1');
+        return problem(reply, 'POSGUARD_ERR_INGEST_RATE_LIMITED', `acquirer ${acquirerId} is over its rate of ${rate} records per second`);
+      }
+      if (inFlight + items.length > maxInFlight) {
+        reply.header('retry-after', '1');
+        return problem(reply, 'POSGUARD_ERR_INGEST_OVERLOADED', `${inFlight} records are waiting for the log; retry shortly`);
+      }
+
+      const serde = deps.serdes.forTopic(route.topic);
+      const accepted: OutgoingRecord[] = [];
+      const dead: OutgoingRecord[] = [];
+      const results: { index: number; id: string | null; status: 'accepted' | 'duplicate' | 'rejected'; error?: string; fieldErrors?: FieldError[] }[] = [];
+      items.forEach((item, index) => {
+        const id = item !== null && typeof item === 'object' ? (item as Record<string, unknown>)[route.idField] : undefined;
+        const idText = typeof id === 'string' ? id : null;
+        const pan = findClearPan(item);
+        const parsed = pan === undefined ? fromJsonForm<Record<string, unknown>>(serde.type, item) : undefined;
+        if (pan !== undefined || parsed === undefined || !parsed.ok) {
+          const code: ErrorCode = pan !== undefined ? 'POSGUARD_ERR_INGEST_CLEAR_PAN' : 'POSGUARD_ERR_INGEST_INVALID';
+          const fieldErrors = pan !== undefined ? [{ path: pan, message: 'looks like a clear card number; send the token' }] : parsed!.ok ? [] : parsed!.errors;
+          const message = pan !== undefined ? `a clear card number was sent in ${pan}` : `not a valid ${route.recordName}: ${fieldErrors.map((e) => `${e.path}: ${e.message}`).join('; ')}`;
+          results.push({ index, id: idText, status: 'rejected', error: code, fieldErrors });
+          const letter: DeadLetter = {
+            service: 'ingest', sourceTopic: null, sourcePartition: null, sourceOffset: null,
+            originalKey: Buffer.from(idText ?? ''), originalValue: Buffer.from(JSON.stringify(maskClearPans(item)) ?? ''),
+            errorCode: code, errorMessage: message, fieldErrors, failedAt: Date.now(),
+          };
+          dead.push({ key: letter.originalKey, value: deps.serdes.forTopic(topics.deadLetters).encode(letter) });
+          deadLettered.inc({ service: 'ingest', topic: route.topic, code });
+          return;
+        }
+        const record = parsed.value;
+        const recordId = String(record[route.idField]);
+        if (route.idField !== route.keyField && !recent.add(`${route.topic}:${recordId}`)) {
+          results.push({ index, id: recordId, status: 'duplicate' });
+          return;
+        }
+        accepted.push({ key: Buffer.from(String(record[route.keyField])), value: serde.encode(record) });
+        results.push({ index, id: recordId, status: 'accepted' });
+      });
+
+      inFlight += accepted.length + dead.length;
+      try {
+        await deps.producer.send([{ topic: route.topic, records: accepted }, { topic: topics.deadLetters, records: dead }].filter((b) => b.records.length > 0));
+      } catch (error) {
+        // Nothing was acknowledged: let the acquirer retry these ids.
+        for (const r of results) if (r.status === 'accepted' && r.id !== null) recent.delete(`${route.topic}:${r.id}`);
+        deps.logger.error({ error: (error as Error).message, route: route.path }, 'producing to the log failed');
+        reply.header('retry-after', '1');
+        return problem(reply, 'POSGUARD_ERR_INGEST_OVERLOADED', 'the log did not acknowledge the records; retry');
+      } finally {
+        inFlight -= accepted.length + dead.length;
+      }
+      produced.inc({ service: 'ingest', topic: route.topic }, accepted.length);
+      const rejected = results.filter((r) => r.status === 'rejected').length;
+      const summary = { accepted: results.filter((r) => r.status === 'accepted').length, duplicates: results.filter((r) => r.status === 'duplicate').length, rejected };
+      // A single invalid record is a 400; a batch with some invalid records is still a 202 for the rest.
+      if (rejected === items.length) {
+        reply.code(400);
+        return { error: results[0]!.error, message: 'no record was accepted', ...summary, results };
+      }
+      reply.code(202);
+      return { ...summary, results };
+    });
+  }
+  return app;
+}

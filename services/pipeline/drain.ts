@@ -1,0 +1,67 @@
+/**
+ * Waits until every service has consumed and committed everything in its input topics: how a
+ * bounded run (the demo, a test, a benchmark) knows the pipeline is done.
+ */
+import { internalTopics, topics } from '../core/codec/topics.ts';
+import type { Transport } from '../core/transport/port.ts';
+import { detectorGroupId, detectorStages } from '../detectors/service.ts';
+import { ENRICHER_GROUP } from '../enricher/service.ts';
+import { tableOfTopic } from '../sink/rows.ts';
+import { SINK_GROUP } from '../sink/service.ts';
+import type { RunningPipeline } from './pipeline.ts';
+
+/** Each consumer group of the pipeline and the topics it reads. */
+export const pipelineGroups: Readonly<Record<string, readonly string[]>> = {
+  [ENRICHER_GROUP]: [topics.authorisations],
+  [detectorGroupId('card')]: [topics.enrichedAuthorisations, topics.cardOutcomes],
+  [detectorGroupId('terminal')]: [internalTopics.byTerminal],
+  [detectorGroupId('merchant')]: [internalTopics.byMerchant],
+  [detectorGroupId('arbiter')]: [internalTopics.clusters],
+  [SINK_GROUP]: Object.keys(tableOfTopic),
+};
+
+/**
+ * How many transactional producers write each topic. On Kafka each transaction ends with a control
+ * marker that takes an offset but is never delivered, so up to one marker per such producer can
+ * trail a partition's last record: that much "lag" is nothing left to read.
+ */
+const transactionalWriters: Readonly<Record<string, number>> = {
+  [topics.enrichedAuthorisations]: 1,
+  [topics.fraudAlerts]: detectorStages.length,
+  [topics.deadLetters]: 1 + detectorStages.length,
+  [internalTopics.byTerminal]: 1,
+  [internalTopics.byMerchant]: 1,
+  [internalTopics.clusters]: 1,
+};
+
+/** Records not yet consumed and committed by the pipeline's groups (on Kafka, up to trailing commit markers). */
+export async function totalLag(transport: Transport, groups: readonly string[] = Object.keys(pipelineGroups)): Promise<number> {
+  let lag = 0;
+  for (const group of groups) {
+    for (const topic of pipelineGroups[group] ?? []) {
+      const committed = await transport.admin.committedOffsets(group, topic);
+      const markers = transport.kind === 'kafka' ? transactionalWriters[topic] ?? 0 : 0;
+      for (const { partition, offset } of await transport.admin.endOffsets(topic)) {
+        const at = Math.max(0, committed.find((c) => c.partition === partition)?.offset ?? 0);
+        const behind = offset - at;
+        lag += behind <= markers ? 0 : behind;
+      }
+    }
+  }
+  return lag;
+}
+
+export async function waitForDrain(transport: Transport, pipeline: Pick<RunningPipeline, 'groups' | 'sink'>, options: { timeoutMs?: number; pollMs?: number } = {}): Promise<void> {
+  const deadline = Date.now() + (options.timeoutMs ?? 30 * 60_000);
+  let quiet = 0;
+  while (Date.now() < deadline) {
+    await pipeline.sink?.flush();
+    if ((await totalLag(transport, pipeline.groups)) === 0) {
+      if (++quiet >= 2) return;
+    } else {
+      quiet = 0;
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 200));
+  }
+  throw new Error('the pipeline did not drain in time');
+}

@@ -1,0 +1,48 @@
+/**
+ * All services over one platform: enricher, the four detector stages, the sink. Embedded mode runs
+ * this in one process over the in-process log; `posguard run <service>` starts one of them alone.
+ */
+import type { ClickHouseClient } from '../core/clickhouse/client.ts';
+import type { PosguardConfig } from '../core/config/config.ts';
+import type { Logger } from '../core/observability/logging.ts';
+import type { Metrics } from '../core/observability/metrics.ts';
+import type { RunningStage } from '../core/service/stage-runner.ts';
+import { runDetectors } from '../detectors/service.ts';
+import type { Thresholds } from '../detectors/thresholds.ts';
+import { runEnricher } from '../enricher/service.ts';
+import { SINK_GROUP, runSink, type RunningSink } from '../sink/service.ts';
+import { pipelineGroups } from './drain.ts';
+import type { Platform } from './platform.ts';
+
+export interface RunningPipeline {
+  readonly stages: readonly RunningStage[];
+  /** Absent when started without ClickHouse. */
+  readonly sink: RunningSink | undefined;
+  /** The consumer groups running, for draining. */
+  readonly groups: readonly string[];
+  stop(): Promise<void>;
+}
+
+/** Starts every service; without `clickhouse`, everything but the sink. */
+export async function startPipeline(deps: {
+  platform: Platform; config: PosguardConfig; logger: Logger; metrics: Metrics; thresholds: Thresholds; clickhouse?: ClickHouseClient;
+}): Promise<RunningPipeline> {
+  const { platform, config, logger, metrics } = deps;
+  const common = { transport: platform.transport, serdes: platform.serdes, metrics, instanceId: config.instanceId };
+  const enricher = await runEnricher({ ...common, logger: logger.child({ service: 'enricher' }) });
+  const detectors = await runDetectors({ ...common, service: 'detectors', logger: logger.child({ service: 'detectors' }), thresholds: deps.thresholds });
+  const sink = deps.clickhouse === undefined ? undefined : await runSink({
+    ...common, logger: logger.child({ service: 'sink' }), clickhouse: deps.clickhouse, database: config.clickhouseDatabase,
+    batchRecords: config.sinkBatchRecords, flushMs: config.sinkFlushMs,
+  });
+  const stages = [enricher, ...detectors];
+  return {
+    stages,
+    sink,
+    groups: Object.keys(pipelineGroups).filter((g) => sink !== undefined || g !== SINK_GROUP),
+    async stop() {
+      for (const stage of stages) await stage.stop();
+      await sink?.stop();
+    },
+  };
+}

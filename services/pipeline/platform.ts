@@ -1,0 +1,33 @@
+/**
+ * What every service runs on: a transport, a schema registry and the serdes registered with it,
+ * with the topics created. Embedded: the in-process log and registry, shared by every service in
+ * the process. Distributed: Kafka and a Confluent-compatible registry.
+ */
+import { loadSchemaCatalog } from '../core/codec/schema-catalog.ts';
+import { createConfluentSchemaRegistry, createInProcessSchemaRegistry } from '../core/codec/schema-registry.ts';
+import { registerSerdes, type Serdes } from '../core/codec/serde.ts';
+import type { PosguardConfig } from '../core/config/config.ts';
+import type { Logger } from '../core/observability/logging.ts';
+import { ensureTopics } from '../core/service/topology.ts';
+import { createInProcessTransport } from '../core/transport/in-process/in-process-log.ts';
+import { createKafkaTransport } from '../core/transport/kafka/kafka-transport.ts';
+import type { Transport } from '../core/transport/port.ts';
+
+export interface Platform {
+  readonly transport: Transport;
+  readonly serdes: Serdes;
+}
+
+export async function connectPlatform(config: PosguardConfig, logger: Logger): Promise<Platform> {
+  const catalog = loadSchemaCatalog();
+  if (config.runMode === 'embedded') {
+    const transport = createInProcessTransport();
+    const serdes = await registerSerdes(createInProcessSchemaRegistry(), catalog);
+    await ensureTopics(transport.admin, config.partitions);
+    return { transport, serdes };
+  }
+  const transport = createKafkaTransport({ brokers: config.kafkaBrokers, clientId: `${config.kafkaClientId}-${config.instanceId}`, logger });
+  const serdes = await registerSerdes(createConfluentSchemaRegistry(config.schemaRegistryUrl!), catalog);
+  await ensureTopics(transport.admin, config.partitions);
+  return { transport, serdes };
+}

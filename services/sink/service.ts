@@ -1,0 +1,123 @@
+/**
+ * The sink: every topic into its ClickHouse table (SPEC §4). Rows are buffered and inserted in
+ * batches bounded by count (SINK_BATCH_RECORDS) and age (SINK_FLUSH_MS); consumer offsets are
+ * committed only after ClickHouse accepted the batch, so a crash between insert and commit
+ * re-delivers rows that the tables' ReplacingMergeTree engines collapse on their ids: no loss, and
+ * no double counting in the views and FINAL queries.
+ */
+import type { ClickHouseClient } from '../core/clickhouse/client.ts';
+import type { Serdes } from '../core/codec/serde.ts';
+import { topics } from '../core/codec/topics.ts';
+import type { Logger } from '../core/observability/logging.ts';
+import type { Metrics } from '../core/observability/metrics.ts';
+import { deadLetterOf } from '../core/service/dead-letter.ts';
+import type { Producer, TopicPartitionOffset, Transport } from '../core/transport/port.ts';
+import { rowOf, tableOfTopic } from './rows.ts';
+
+export const SINK_GROUP = 'posguard.sink';
+
+export interface SinkDeps {
+  readonly transport: Transport;
+  readonly serdes: Serdes;
+  readonly clickhouse: ClickHouseClient;
+  readonly database: string;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly batchRecords: number;
+  readonly flushMs: number;
+  /**
+   * Fault injection for crash tests (POSGUARD_FAULT_SINK_CRASH_AFTER_INSERTS): the process kills
+   * itself after this many batch inserts, before committing the offsets — the window the sink's
+   * idempotence must cover.
+   */
+  readonly crashAfterInserts?: number;
+}
+
+export interface RunningSink {
+  readonly ready: () => boolean;
+  /** Inserts what is buffered and commits it (graceful shutdown, end of a demo). */
+  flush(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function runSink(deps: SinkDeps): Promise<RunningSink> {
+  const { transport, serdes, clickhouse, database, logger, metrics } = deps;
+  const service = 'sink';
+  const consumed = metrics.get('posguard_records_consumed_total');
+  const deadLettered = metrics.get('posguard_dead_letters_total');
+  const batchSeconds = metrics.get('posguard_batch_duration_seconds');
+  const lag = metrics.get('posguard_consumer_lag_records');
+  const rows = new Map<string, Record<string, unknown>[]>();
+  const offsets = new Map<string, TopicPartitionOffset>();
+  let buffered = 0;
+  let oldest = 0;
+  let inserts = 0;
+  const deadLetterProducer: Producer = await transport.producer();
+  const consumer = await transport.consumer({ groupId: SINK_GROUP, topics: Object.keys(tableOfTopic), maxBatchRecords: 5000 });
+
+  // One flush at a time: the timer and the batch handler both call it.
+  let flushing: Promise<void> = Promise.resolve();
+  function flush(): Promise<void> {
+    flushing = flushing.then(async () => {
+      if (offsets.size === 0) return;
+      const started = performance.now();
+      const batch = [...rows.entries()];
+      const commit = [...offsets.values()];
+      rows.clear();
+      offsets.clear();
+      buffered = 0;
+      for (const [table, values] of batch) {
+        if (values.length > 0) await clickhouse.insert({ table: `${database}.${table}`, values, format: 'JSONEachRow' });
+      }
+      if (deps.crashAfterInserts !== undefined && ++inserts >= deps.crashAfterInserts) {
+        logger.warn({ inserts }, 'fault injection: crashing between ClickHouse insert and offset commit');
+        process.kill(process.pid, 'SIGKILL');
+      }
+      await consumer.commit(commit);
+      batchSeconds.observe({ service }, (performance.now() - started) / 1000);
+    });
+    return flushing;
+  }
+
+  const timer = setInterval(() => {
+    if (buffered > 0 && Date.now() - oldest >= deps.flushMs) flush().catch((error: unknown) => logger.error({ error }, 'sink flush failed'));
+  }, Math.max(10, Math.floor(deps.flushMs / 4)));
+
+  await consumer.run(async (batch) => {
+    const serde = serdes.forTopic(batch.topic);
+    await serde.prepare(batch.records.map((r) => r.value));
+    const table = tableOfTopic[batch.topic]!;
+    const list = rows.get(table) ?? [];
+    rows.set(table, list);
+    const dead = [];
+    for (const record of batch.records) {
+      try {
+        if (record.value === null) continue; // compaction tombstone: nothing to store
+        list.push(rowOf(batch.topic, serde.decode(record.value)));
+      } catch (error) {
+        const letter = deadLetterOf(service, record, error);
+        deadLettered.inc({ service, topic: batch.topic, code: letter.errorCode });
+        dead.push({ key: record.key, value: serdes.forTopic(topics.deadLetters).encode(letter), timestamp: record.timestamp });
+      }
+    }
+    // At-least-once like the rows: dead letters are keyed by source offset, so a resent one collapses.
+    if (dead.length > 0) await deadLetterProducer.send([{ topic: topics.deadLetters, records: dead }]);
+    if (buffered === 0) oldest = Date.now();
+    buffered += batch.records.length;
+    offsets.set(`${batch.topic}:${batch.partition}`, { topic: batch.topic, partition: batch.partition, offset: batch.nextOffset });
+    consumed.inc({ service, topic: batch.topic }, batch.records.length);
+    lag.set({ service, topic: batch.topic, partition: String(batch.partition) }, Math.max(0, batch.highWatermark - batch.nextOffset));
+    if (buffered >= deps.batchRecords) await flush();
+  });
+
+  return {
+    ready: () => consumer.assignment().length > 0,
+    flush,
+    async stop() {
+      clearInterval(timer);
+      await flush().catch((error: unknown) => logger.error({ error }, 'final sink flush failed'));
+      await consumer.disconnect();
+      await deadLetterProducer.disconnect();
+    },
+  };
+}

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { isPosguardError } from '../../services/core/errors.ts';
+import { defaultThresholds, thresholdsFromEnv } from '../../services/detectors/thresholds.ts';
+
+describe('detector thresholds', () => {
+  it('default to the documented values and take overrides from POSGUARD_THRESHOLD_* variables', () => {
+    expect(thresholdsFromEnv({})).toEqual(defaultThresholds);
+    expect(thresholdsFromEnv({ POSGUARD_THRESHOLD_MAX_SPEED_KMH: '1000' }).maxSpeedKmh).toBe(1000);
+  });
+
+  it('stop start-up on a malformed value, naming the variable', () => {
+    let error: unknown;
+    try {
+      thresholdsFromEnv({ POSGUARD_THRESHOLD_CPP_ALPHA: 'tiny' });
+    } catch (e) {
+      error = e;
+    }
+    expect(isPosguardError(error, 'POSGUARD_ERR_CONFIG_INVALID')).toBe(true);
+    expect((error as Error).message).toContain('POSGUARD_THRESHOLD_CPP_ALPHA: "tiny" is not a non-negative number');
+  });
+});

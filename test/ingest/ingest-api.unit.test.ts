@@ -1,0 +1,97 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadSchemaCatalog, schemasDir } from '../../services/core/codec/schema-catalog.ts';
+import { createInProcessSchemaRegistry } from '../../services/core/codec/schema-registry.ts';
+import { registerSerdes, type Serdes } from '../../services/core/codec/serde.ts';
+import { topics } from '../../services/core/codec/topics.ts';
+import { createLogger } from '../../services/core/observability/logging.ts';
+import { createMetrics } from '../../services/core/observability/metrics.ts';
+import type { DeadLetter } from '../../services/core/records.ts';
+import { ensureTopics } from '../../services/core/service/topology.ts';
+import { createInProcessTransport } from '../../services/core/transport/in-process/in-process-log.ts';
+import { buildIngestApp } from '../../services/ingest/app.ts';
+
+const key = 'acquirer-one-key-0123456789';
+const example = JSON.parse(readFileSync(`${schemasDir}/examples/AuthorisationEvent.json`, 'utf8')) as Record<string, unknown>;
+const transport = createInProcessTransport();
+let serdes: Serdes;
+let app: ReturnType<typeof buildIngestApp>;
+
+const post = (body: unknown, headers: Record<string, string> = { 'x-api-key': key }) =>
+  app.inject({ method: 'POST', url: '/v1/authorisations', headers: { 'content-type': 'application/json', ...headers }, payload: JSON.stringify(body) });
+const recordsIn = (topic: string) => transport.log.topic(topic).partitions.flat();
+
+beforeAll(async () => {
+  await ensureTopics(transport.admin, 3);
+  serdes = await registerSerdes(createInProcessSchemaRegistry(), loadSchemaCatalog());
+  app = buildIngestApp({
+    producer: await transport.producer(), serdes, catalog: loadSchemaCatalog(), apiKeys: new Map([['acq-eu-01', key]]),
+    logger: createLogger({ level: 'silent' }), metrics: createMetrics({ defaultMetrics: false }), ratePerAcquirer: 50, bodyLimitBytes: 64 * 1024,
+  });
+});
+
+afterAll(async () => {
+  await app.close();
+  await transport.close();
+});
+
+describe('HTTP ingest', () => {
+  it('refuses requests without a valid acquirer API key with 401', async () => {
+    expect((await post(example, {})).statusCode).toBe(401);
+    expect((await post(example, { 'x-api-key': 'wrong-key-0123456789' })).statusCode).toBe(401);
+    expect(recordsIn(topics.authorisations)).toHaveLength(0);
+  });
+
+  it('accepts a valid authorisation with 202 and writes it once, however often it is resent', async () => {
+    const first = await post(example);
+    expect(first.statusCode).toBe(202);
+    expect(first.json()).toMatchObject({ accepted: 1, duplicates: 0, rejected: 0 });
+    const again = await post([example]);
+    expect(again.json()).toMatchObject({ accepted: 0, duplicates: 1 });
+    const written = recordsIn(topics.authorisations);
+    expect(written).toHaveLength(1);
+    expect(serdes.forTopic(topics.authorisations).decode(written[0]!.value!)).toMatchObject({ eventId: example.eventId });
+  });
+
+  it('answers an invalid record with 400 and field-level errors, and keeps it in the dead-letter topic', async () => {
+    const response = await post({ ...example, eventId: 'bad-1', amountMinor: '12,50' });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().results[0].fieldErrors).toEqual([{ path: 'amountMinor', message: 'expected long, got "12,50"' }]);
+    const letters = recordsIn(topics.deadLetters).map((r) => serdes.forTopic<DeadLetter>(topics.deadLetters).decode(r.value!));
+    expect(letters.some((d) => d.service === 'ingest' && d.errorCode === 'POSGUARD_ERR_INGEST_INVALID' && d.originalValue.toString().includes('12,50'))).toBe(true);
+  });
+
+  it('accepts the valid records of a batch and rejects the invalid ones', async () => {
+    const response = await post([{ ...example, eventId: 'batch-1' }, { ...example, eventId: 'batch-2', entryMode: 'TELEPATHY' }]);
+    expect(response.statusCode).toBe(202);
+    expect(response.json()).toMatchObject({ accepted: 1, rejected: 1 });
+  });
+
+  it('refuses a clear card number and never writes it, not even in the dead letter', async () => {
+    const response = await post({ ...example, eventId: 'pan-1', cardToken: '4111 1111 1111 1111' });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error).toBe('POSGUARD_ERR_INGEST_CLEAR_PAN');
+    const everything = [...recordsIn(topics.authorisations), ...recordsIn(topics.deadLetters)].map((r) => r.value!.toString('latin1')).join('');
+    expect(everything).not.toContain('4111 1111 1111 1111');
+    expect(everything).toContain('411111******1111');
+  });
+
+  it('answers 429 once an acquirer exceeds its rate', async () => {
+    const many = Array.from({ length: 60 }, (_, i) => ({ ...example, eventId: `rate-${i}` }));
+    const response = await post(many);
+    expect(response.statusCode).toBe(429);
+    expect(response.headers['retry-after']).toBe('1');
+  });
+
+  it('answers 413 over the body size limit', async () => {
+    const response = await post({ ...example, eventId: 'big', mcc: 'x'.repeat(100 * 1024) });
+    expect(response.statusCode).toBe(413);
+  });
+
+  it('serves an OpenAPI document derived from the Avro schemas at /docs', async () => {
+    const doc = (await app.inject('/docs')).json();
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths)).toEqual(['/v1/authorisations', '/v1/merchants', '/v1/terminals', '/v1/outcomes']);
+    expect(doc.components.schemas.AuthorisationEvent.properties.entryMode.enum).toContain('FALLBACK');
+  });
+});

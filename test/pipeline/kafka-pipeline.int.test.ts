@@ -1,0 +1,227 @@
+/**
+ * The pipeline end to end on the real stack: Kafka, the schema registry, the ClickHouse engine.
+ * ingest, enricher, detectors and sink run as separate processes; a generated stream goes in partly
+ * through HTTP and partly straight to Kafka. Mid-stream the detectors process is killed (SIGKILL)
+ * and restarted, and the sink crashes between a ClickHouse insert and its offset commit and is
+ * restarted. At the end: the alerts are exactly those an embedded run of the same input gives (no
+ * duplicate, none missing), every table holds its input count, and malformed records are in the
+ * dead-letter topic and table.
+ *
+ * It owns the contract topics (auth.requests.v1 …) on the test broker: they are deleted first.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { connectClickHouse, type ClickHouseTarget } from '../../services/core/clickhouse/client.ts';
+import { loadSchemaCatalog } from '../../services/core/codec/schema-catalog.ts';
+import { createConfluentSchemaRegistry } from '../../services/core/codec/schema-registry.ts';
+import { registerSerdes, type Serdes } from '../../services/core/codec/serde.ts';
+import { topicContracts, topics } from '../../services/core/codec/topics.ts';
+import { loadConfig } from '../../services/core/config/config.ts';
+import { createLogger } from '../../services/core/observability/logging.ts';
+import { createMetrics } from '../../services/core/observability/metrics.ts';
+import type { DeadLetter, FraudAlert } from '../../services/core/records.ts';
+import { createKafkaTransport } from '../../services/core/transport/kafka/kafka-transport.ts';
+import type { Transport } from '../../services/core/transport/port.ts';
+import { defaultThresholds } from '../../services/detectors/thresholds.ts';
+import { produceStream } from '../../services/generator/acquirer.ts';
+import { defaultGeneratorOptions, generateStream, type GeneratedStream, type StreamRecord } from '../../services/generator/stream.ts';
+import { pipelineGroups, totalLag, waitForDrain } from '../../services/pipeline/drain.ts';
+import { startPipeline } from '../../services/pipeline/pipeline.ts';
+import { connectPlatform } from '../../services/pipeline/platform.ts';
+import { scoreAlerts } from '../../services/quality/score.ts';
+import { startService, stopService, type ServiceProcess } from '../support/service-process.ts';
+import { waitFor } from '../support/wait.ts';
+
+const { kafkaBrokers, schemaRegistryUrl } = inject('endpoints');
+// The malformed records are dead-lettered on purpose: their warnings would drown the test output.
+const logger = createLogger({ level: 'error', name: 'e2e' });
+const apiKey = 'e2e-acquirer-key-0123456789';
+const dataDir = mkdtempSync(join(tmpdir(), 'posguard-e2e-'));
+const logDir = join(tmpdir(), 'posguard-e2e-logs');
+const env = {
+  KAFKA_BROKERS: kafkaBrokers, SCHEMA_REGISTRY_URL: schemaRegistryUrl, POSGUARD_DATA_DIR: dataDir,
+  POSGUARD_API_KEYS: `acq-eu-01:${apiKey},acq-eu-02:${apiKey}-2,acq-eu-03:${apiKey}-3`, SINK_FLUSH_MS: '500',
+};
+
+let stream: GeneratedStream;
+let kafka: Transport;
+let serdes: Serdes;
+const services: ServiceProcess[] = [];
+let httpCut = 0;
+let httpMalformed = 0;
+let kafkaMalformed = 0;
+let embeddedAlertIds: string[] = [];
+let kafkaAlerts: FraudAlert[] = [];
+let deadLetters: DeadLetter[] = [];
+let clickhouse: ClickHouseTarget;
+
+async function readTopic<T>(topic: string): Promise<T[]> {
+  const consumer = await kafka.consumer({ groupId: `e2e-reader-${topic}-${Date.now()}`, topics: [topic] });
+  const values: T[] = [];
+  const end = (await kafka.admin.endOffsets(topic)).reduce((n, p) => n + p.offset, 0);
+  let seen = 0;
+  await consumer.run(async (batch) => {
+    const serde = serdes.forTopic<T>(topic);
+    await serde.prepare(batch.records.map((r) => r.value));
+    for (const r of batch.records) values.push(serde.decode(r.value!));
+    seen = Math.max(seen, batch.nextOffset);
+  });
+  // Transaction markers take offsets too: wait until reading goes quiet near the end.
+  let last = -1;
+  await waitFor(`${topic} read to its end (${end} offsets)`, async () => {
+    await new Promise((r) => setTimeout(r, 1500));
+    const done = values.length === last;
+    last = values.length;
+    return done;
+  }, 60_000);
+  await consumer.disconnect();
+  return values;
+}
+
+/** Sends one chunk of the stream through the HTTP API as batches, profiles first; returns how many were rejected. */
+async function postChunk(port: number, chunk: readonly StreamRecord[]): Promise<number> {
+  const post = async (path: string, body: readonly unknown[]) => {
+    if (body.length === 0) return 0;
+    const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': apiKey }, body: JSON.stringify(body),
+    });
+    const result = (await response.json()) as { rejected: number; accepted: number };
+    expect(response.status, `${path}: ${JSON.stringify(result).slice(0, 500)}`).toBe(result.accepted > 0 ? 202 : 400);
+    return result.rejected;
+  };
+  let rejected = 0;
+  rejected += await post('/v1/merchants', chunk.flatMap((r) => (r.type === 'merchant' ? [r.record] : [])));
+  rejected += await post('/v1/terminals', chunk.flatMap((r) => (r.type === 'terminal' ? [r.record] : [])));
+  const authorisations: unknown[] = [];
+  for (const r of chunk) if (r.type === 'authorisation') authorisations.push(r.record); else if (r.type === 'malformed') authorisations.push(r.json);
+  rejected += await post('/v1/authorisations', authorisations);
+  rejected += await post('/v1/outcomes', chunk.flatMap((r) => (r.type === 'outcome' ? [r.record] : [])));
+  return rejected;
+}
+
+beforeAll(async () => {
+  // The default stream: the scale at which the detectors are specified (issue: ≥ 10,000 cards, 30 days).
+  stream = generateStream(defaultGeneratorOptions);
+  kafka = createKafkaTransport({ brokers: kafkaBrokers.split(','), clientId: 'posguard-e2e', logger });
+  await kafka.admin.deleteTopics(topicContracts.map((c) => c.topic));
+  await waitFor('contract topics deleted', async () => {
+    const names = await kafka.admin.listTopics();
+    return topicContracts.every((c) => !names.includes(c.topic));
+  }, 60_000);
+  serdes = await registerSerdes(createConfluentSchemaRegistry(schemaRegistryUrl), loadSchemaCatalog());
+
+  // The reference: the same input through the embedded pipeline (in-process log, no sink).
+  const config = loadConfig({});
+  const platform = await connectPlatform(config, logger);
+  const reference = await startPipeline({ platform, config, logger, metrics: createMetrics({ defaultMetrics: false }), thresholds: defaultThresholds });
+  const producer = await platform.transport.producer();
+  await produceStream(stream.records, producer, platform.serdes);
+  await waitForDrain(platform.transport, reference);
+  await reference.stop();
+  const inProcessAlerts = (platform.transport as Transport & { log: { topic(name: string): { partitions: { value: Buffer | null }[][] } } })
+    .log.topic(topics.fraudAlerts).partitions.flat().map((r) => platform.serdes.forTopic<FraudAlert>(topics.fraudAlerts).decode(r.value!));
+  embeddedAlertIds = inProcessAlerts.map((a) => a.alertId).sort();
+  await platform.transport.close();
+}, 600_000);
+
+afterAll(async () => {
+  await Promise.all(services.map((s) => stopService(s, 'SIGKILL')));
+  // The services' own logs, for when this test fails (CI keeps /tmp for the run).
+  mkdirSync(logDir, { recursive: true });
+  services.forEach((s, i) => writeFileSync(join(logDir, `${i}-${s.name.replaceAll(' ', '-')}.log`), s.output.join('')));
+  await kafka?.close();
+  await clickhouse?.client.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('the pipeline over Kafka, as separate services', () => {
+  it('processes a stream sent partly over HTTP and partly to Kafka, through a detectors crash and a sink crash', async () => {
+    const ingest = await startService(['ingest'], env);
+    const enricher = await startService(['enricher'], env);
+    let detectors = await startService(['detectors'], env);
+    let sink = await startService(['sink'], { ...env, POSGUARD_FAULT_SINK_CRASH_AFTER_INSERTS: '2' });
+    services.push(ingest, enricher, detectors, sink);
+
+    // The first quarter over HTTP, in chunks; the rest straight to Kafka as Avro.
+    httpCut = Math.floor(stream.records.length / 4);
+    let rejectedOverHttp = 0;
+    for (let i = 0; i < httpCut; i += 500) rejectedOverHttp += await postChunk(ingest.port, stream.records.slice(i, Math.min(i + 500, httpCut)));
+    httpMalformed = stream.records.slice(0, httpCut).filter((r) => r.type === 'malformed').length;
+    expect(rejectedOverHttp).toBe(httpMalformed);
+    kafkaMalformed = stream.records.slice(httpCut).filter((r) => r.type === 'malformed').length;
+
+    const producer = await kafka.producer();
+    const crashAt = httpCut + Math.floor((stream.records.length - httpCut) / 3);
+    await produceStream(stream.records, producer, serdes, { filter: (_r, i) => i >= httpCut && i < crashAt });
+    // A detector instance dies mid-stream without any chance to clean up, and comes back.
+    await waitFor('the detectors to have consumed something', async () => (await totalLag(kafka, ['posguard.detectors.card'])) < 2_000, 120_000);
+    await stopService(detectors, 'SIGKILL');
+    detectors = await startService(['detectors'], env);
+    services.push(detectors);
+    await produceStream(stream.records, producer, serdes, { filter: (_r, i) => i >= crashAt });
+    await producer.disconnect();
+
+    // The sink killed itself between an insert and its commit (fault injection); bring it back.
+    expect(await sink.exited).toBe('SIGKILL');
+    sink = await startService(['sink'], env);
+    services.push(sink);
+
+    let polls = 0;
+    await waitFor('the pipeline to drain', async () => {
+      if (++polls % 100 === 0) {
+        const byGroup = await Promise.all(Object.keys(pipelineGroups).map(async (g) => `${g}=${await totalLag(kafka, [g])}`));
+        process.stderr.write(`[e2e] lag ${byGroup.join(' ')}\n`);
+      }
+      return (await totalLag(kafka)) === 0;
+    }, Number(process.env.E2E_DRAIN_TIMEOUT_MS ?? 300_000));
+    // Lag on Kafka is read up to trailing transaction markers: give the last batches time to land.
+    await new Promise((r) => setTimeout(r, 5000));
+    for (const s of [ingest, enricher, detectors, sink]) expect(await stopService(s, 'SIGTERM')).toBe(0);
+
+    kafkaAlerts = await readTopic<FraudAlert>(topics.fraudAlerts);
+    deadLetters = await readTopic<DeadLetter>(topics.deadLetters);
+    clickhouse = await connectClickHouse({ clickhouseUrl: undefined, dataDir });
+  }, 900_000);
+
+  it('alerts exactly what the embedded run alerts: same ids, none duplicated, none missing', () => {
+    const ids = kafkaAlerts.map((a) => a.alertId);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect([...ids].sort()).toEqual(embeddedAlertIds);
+    expect(ids.length).toBeGreaterThan(20);
+  });
+
+  it('finds the injected scenarios with the right detector and subject, with evidence', () => {
+    const scores = scoreAlerts(kafkaAlerts, stream.truth);
+    for (const family of scores) {
+      if (family.labelledSubjects === 0) continue;
+      expect(family.found, `${family.family} missed ${family.missed.join(', ')}`).toBeGreaterThanOrEqual(Math.ceil(0.9 * family.labelledSubjects));
+    }
+    for (const alert of kafkaAlerts) {
+      expect(alert.evidenceEventIds.length, alert.alertId).toBeGreaterThan(0);
+      expect(alert.explanation.length).toBeGreaterThan(20);
+    }
+  });
+
+  it('stores every record once in ClickHouse, whatever was re-delivered after the crashes', async () => {
+    const count = async (table: string) => Number((await (await clickhouse.client.query({ query: `SELECT count() AS n FROM posguard.${table} FINAL`, format: 'JSONEachRow' })).json<{ n: number }>())[0]!.n);
+    const terminals = new Set(stream.records.flatMap((r) => (r.type === 'terminal' ? [r.record.terminalId] : []))).size;
+    expect(await count('auth_events')).toBe(stream.counts.authorisation);
+    expect(await count('enriched_auths')).toBe(stream.counts.authorisation);
+    expect(await count('merchants')).toBe(stream.counts.merchant);
+    expect(await count('terminals')).toBe(terminals);
+    expect(await count('card_outcomes')).toBe(stream.counts.outcome);
+    expect(await count('alerts')).toBe(embeddedAlertIds.length);
+  });
+
+  it('keeps every malformed record in the dead-letter topic and table, with the reason', async () => {
+    // HTTP rejects them at the door; over Kafka the enricher and the sink each refuse the raw bytes.
+    expect(deadLetters.filter((d) => d.service === 'ingest')).toHaveLength(httpMalformed);
+    expect(deadLetters.filter((d) => d.service === 'enricher')).toHaveLength(kafkaMalformed);
+    expect(deadLetters.filter((d) => d.service === 'ingest').every((d) => d.fieldErrors.length > 0)).toBe(true);
+    const rows = await (await clickhouse.client.query({ query: 'SELECT service, count() AS n FROM posguard.dead_letters FINAL GROUP BY service ORDER BY service', format: 'JSONEachRow' }))
+      .json<{ service: string; n: number }>();
+    expect(Object.fromEntries(rows.map((r) => [r.service, Number(r.n)]))).toEqual({ enricher: kafkaMalformed, ingest: httpMalformed, sink: kafkaMalformed });
+  });
+});

@@ -1,0 +1,59 @@
+/**
+ * Services under test as separate OS processes (`posguard run <service>`), on loopback ports,
+ * stopped by SIGTERM (graceful) or SIGKILL (a crash).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { waitFor } from './wait.ts';
+
+const cli = fileURLToPath(new URL('../../bin/posguard.js', import.meta.url));
+
+export interface ServiceProcess {
+  readonly name: string;
+  readonly port: number;
+  readonly child: ChildProcess;
+  readonly output: string[];
+  /** Resolves with the exit code (or signal) once the process is gone. */
+  readonly exited: Promise<number | string>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+export async function startService(args: string[], env: Record<string, string>, options: { waitReady?: boolean } = {}): Promise<ServiceProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [cli, 'run', ...args], {
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env, HOST: '127.0.0.1', PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  child.stdout!.on('data', (d: Buffer) => output.push(d.toString()));
+  child.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  const service = { name: args.join(' '), port, child, output, exited };
+  if (options.waitReady ?? true) {
+    await waitFor(`${service.name} to be ready`, async () => {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${service.name} exited: ${output.join('').slice(-2000)}`);
+      try {
+        return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
+      } catch {
+        return false;
+      }
+    }, 300_000);
+  }
+  return service;
+}
+
+export async function stopService(service: ServiceProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | string> {
+  if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill(signal);
+  return service.exited;
+}
