@@ -12,6 +12,7 @@ import { detectorStages, runDetectors, type DetectorStage } from '../detectors/s
 import { thresholdsFromEnv } from '../detectors/thresholds.ts';
 import { runEnricher } from '../enricher/service.ts';
 import { buildIngestApp } from '../ingest/app.ts';
+import { upstreamCaughtUp } from '../pipeline/drain.ts';
 import { connectPlatform } from '../pipeline/platform.ts';
 import { runSink } from '../sink/service.ts';
 import type { Command } from './main.ts';
@@ -51,12 +52,15 @@ export const runCommand: Command = {
       app = buildIngestApp({ producer, serdes: platform.serdes, catalog: loadSchemaCatalog(), apiKeys: config.apiKeys, logger, metrics });
       stop = () => producer.disconnect();
     } else {
-      let stages: RunningStage[];
+      let stages: Pick<RunningStage, 'ready' | 'stop'>[];
       let closeClickHouse = async () => {};
       if (service === 'enricher') {
         stages = [await runEnricher(common)];
       } else if (service === 'detectors') {
-        stages = await runDetectors({ ...common, service: 'detectors', thresholds: thresholdsFromEnv(process.env) }, stage === undefined ? detectorStages : [stage]);
+        stages = await runDetectors({
+          ...common, service: 'detectors', thresholds: thresholdsFromEnv(process.env), partitionIdleMs: config.partitionIdleMs,
+          upstreamCaughtUp: upstreamCaughtUp(platform.transport),
+        }, stage === undefined ? detectorStages : [stage]);
       } else {
         const { client, description } = await connectClickHouse(config);
         await migrate(client, { database: config.clickhouseDatabase, logger, metrics });

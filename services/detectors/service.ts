@@ -87,6 +87,7 @@ interface Drainable {
   idle(source: string, idle: boolean): void;
   checkpoint(): string | undefined;
   restore(checkpoint: string | undefined, out: ProcessorOutput): void;
+  readonly lateInputs: number;
 }
 
 /**
@@ -105,7 +106,7 @@ function stageOf<P extends Drainable>(inputTopics: readonly string[], create: ()
     accept(topic, value, key, partition) {
       accept(processor, topic, value, key, `${topic}:${partition}`);
     },
-    progress(topic, partition, idle) {
+    idle(topic, partition, idle) {
       processor.idle(`${topic}:${partition}`, idle);
     },
     collect(emit) {
@@ -113,6 +114,7 @@ function stageOf<P extends Drainable>(inputTopics: readonly string[], create: ()
       emitOutput(out, emit);
     },
     checkpoint: () => processor.checkpoint(),
+    lateInputs: () => processor.lateInputs,
     restore(checkpoint) {
       processor.restore(checkpoint, out);
       emitOutput(out, () => undefined);
@@ -146,15 +148,21 @@ function detectorStage(stage: DetectorStage, thresholds: Thresholds): StageProce
   }
 }
 
-/** Starts the stages (all four by default, one instance each) against the transport. */
-export async function runDetectors(deps: Omit<StageRunnerDeps, 'groupId' | 'transactionalId'> & { instanceId: string; thresholds: Thresholds },
-  stages: readonly DetectorStage[] = detectorStages): Promise<RunningStage[]> {
+/**
+ * Starts the stages (all four by default, one instance each) against the transport.
+ * `upstreamCaughtUp(stage)` tells whether everything upstream of a stage has consumed its input
+ * (see StageRunnerDeps.upstreamCaughtUp).
+ */
+export async function runDetectors(deps: Omit<StageRunnerDeps, 'groupId' | 'transactionalId' | 'upstreamCaughtUp'> & {
+  instanceId: string; thresholds: Thresholds; upstreamCaughtUp: (stage: DetectorStage) => Promise<boolean>;
+}, stages: readonly DetectorStage[] = detectorStages): Promise<RunningStage[]> {
   const running: RunningStage[] = [];
   for (const stage of stages) {
     running.push(await runStage({
       ...deps,
       groupId: detectorGroupId(stage),
       transactionalId: `posguard-detectors-${stage}-${deps.instanceId}`,
+      upstreamCaughtUp: () => deps.upstreamCaughtUp(stage),
     }, detectorStage(stage, deps.thresholds)));
   }
   return running;

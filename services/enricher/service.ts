@@ -87,6 +87,7 @@ export async function runEnricher(deps: { transport: Transport; serdes: Serdes; 
   }, processor);
   return {
     ready: stage.ready,
+    settled: stage.settled,
     async stop() {
       await stage.stop();
       await feed.stop();

@@ -4,7 +4,7 @@
  */
 import { internalTopics, topics } from '../core/codec/topics.ts';
 import type { Transport } from '../core/transport/port.ts';
-import { detectorGroupId, detectorStages } from '../detectors/service.ts';
+import { detectorGroupId, detectorStages, type DetectorStage } from '../detectors/service.ts';
 import { ENRICHER_GROUP } from '../enricher/service.ts';
 import { tableOfTopic } from '../sink/rows.ts';
 import { SINK_GROUP } from '../sink/service.ts';
@@ -19,6 +19,18 @@ export const pipelineGroups: Readonly<Record<string, readonly string[]>> = {
   [detectorGroupId('arbiter')]: [internalTopics.clusters],
   [SINK_GROUP]: Object.keys(tableOfTopic),
 };
+
+/** The groups whose output reaches a detector stage, directly or through other stages. */
+const upstreamGroups: Readonly<Record<DetectorStage, readonly string[]>> = {
+  card: [ENRICHER_GROUP],
+  terminal: [ENRICHER_GROUP, detectorGroupId('card')],
+  merchant: [ENRICHER_GROUP, detectorGroupId('card')],
+  arbiter: [ENRICHER_GROUP, detectorGroupId('card'), detectorGroupId('merchant')],
+};
+
+/** Whether every group upstream of a detector stage has consumed and committed all its input. */
+export const upstreamCaughtUp = (transport: Transport) => async (stage: DetectorStage): Promise<boolean> =>
+  (await totalLag(transport, upstreamGroups[stage])) === 0;
 
 /**
  * How many transactional producers write each topic. On Kafka each transaction ends with a control
@@ -51,12 +63,16 @@ export async function totalLag(transport: Transport, groups: readonly string[] =
   return lag;
 }
 
-export async function waitForDrain(transport: Transport, pipeline: Pick<RunningPipeline, 'groups' | 'sink'>, options: { timeoutMs?: number; pollMs?: number } = {}): Promise<void> {
+/**
+ * Waits until every group has consumed everything and every stage has released all that its
+ * watermark allows (its partitions went idle), so no more output comes without more input.
+ */
+export async function waitForDrain(transport: Transport, pipeline: Pick<RunningPipeline, 'groups' | 'sink' | 'stages'>, options: { timeoutMs?: number; pollMs?: number } = {}): Promise<void> {
   const deadline = Date.now() + (options.timeoutMs ?? 30 * 60_000);
   let quiet = 0;
   while (Date.now() < deadline) {
     await pipeline.sink?.flush();
-    if ((await totalLag(transport, pipeline.groups)) === 0) {
+    if (pipeline.stages.every((s) => s.settled()) && (await totalLag(transport, pipeline.groups)) === 0) {
       if (++quiet >= 2) return;
     } else {
       quiet = 0;

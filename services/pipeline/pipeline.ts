@@ -11,7 +11,7 @@ import { runDetectors } from '../detectors/service.ts';
 import type { Thresholds } from '../detectors/thresholds.ts';
 import { runEnricher } from '../enricher/service.ts';
 import { SINK_GROUP, runSink, type RunningSink } from '../sink/service.ts';
-import { pipelineGroups } from './drain.ts';
+import { pipelineGroups, upstreamCaughtUp } from './drain.ts';
 import type { Platform } from './platform.ts';
 
 export interface RunningPipeline {
@@ -28,9 +28,10 @@ export async function startPipeline(deps: {
   platform: Platform; config: PosguardConfig; logger: Logger; metrics: Metrics; thresholds: Thresholds; clickhouse?: ClickHouseClient;
 }): Promise<RunningPipeline> {
   const { platform, config, logger, metrics } = deps;
-  const common = { transport: platform.transport, serdes: platform.serdes, metrics, instanceId: config.instanceId };
+  const common = { transport: platform.transport, serdes: platform.serdes, metrics, instanceId: config.instanceId, partitionIdleMs: config.partitionIdleMs };
   const enricher = await runEnricher({ ...common, logger: logger.child({ service: 'enricher' }) });
-  const detectors = await runDetectors({ ...common, service: 'detectors', logger: logger.child({ service: 'detectors' }), thresholds: deps.thresholds });
+  const detectors = await runDetectors({ ...common, service: 'detectors', logger: logger.child({ service: 'detectors' }), thresholds: deps.thresholds,
+    upstreamCaughtUp: upstreamCaughtUp(platform.transport) });
   const sink = deps.clickhouse === undefined ? undefined : await runSink({
     ...common, logger: logger.child({ service: 'sink' }), clickhouse: deps.clickhouse, database: config.clickhouseDatabase,
     batchRecords: config.sinkBatchRecords, flushMs: config.sinkFlushMs,

@@ -40,6 +40,11 @@ export const metricCatalog = {
     help: 'High watermark minus the next offset to process, per topic partition, at the last batch.',
     labelNames: ['service', 'topic', 'partition'],
   },
+  posguard_late_inputs_total: {
+    type: 'counter',
+    help: 'Detector inputs that arrived after the event-time watermark had passed them, so were processed out of order, by service.',
+    labelNames: ['service'],
+  },
   posguard_clickhouse_migrations_applied_total: {
     type: 'counter',
     help: 'ClickHouse migration files applied by this process.',

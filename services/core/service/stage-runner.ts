@@ -10,6 +10,11 @@
  * committed offsets with outputs discarded (they were committed already), then consumption
  * resumes where the last transaction left off. Processing is deterministic in event time, so the
  * rebuilt state is the state at that commit.
+ *
+ * Event time moves with the data, except on a silent partition: one that is caught up with its
+ * log, whose upstream stages are caught up with theirs, and that has had no record for
+ * `partitionIdleMs` stops holding the watermark back. A timer checks for that, so the last inputs
+ * of a stream are released once the stream goes quiet, not only when more data comes.
  */
 import { randomUUID } from 'node:crypto';
 import type { Serdes } from '../codec/serde.ts';
@@ -30,16 +35,20 @@ export interface StageProcessor {
   /** Takes one decoded input record, its key and its partition; may throw for a record it cannot process. */
   accept(topic: string, value: unknown, key: string, partition: number): void;
   /**
-   * After each batch, for every input partition seen: whether it is idle — caught up with its log
-   * and silent for `idleMs` — so that it no longer holds event time back.
+   * Marks an input partition idle (caught up, upstream caught up, silent for `partitionIdleMs`): it
+   * then no longer holds event time back, until it delivers again. Called with `false` for every
+   * assigned partition after a rebuild, so that one which has not delivered yet holds it back. Only
+   * processors that order their inputs by event time have it.
    */
-  progress?(topic: string, partition: number, idle: boolean): void;
+  idle?(topic: string, partition: number, idle: boolean): void;
   /** Moves whatever became ready into `emit`, as decoded values (the runner encodes them). */
   collect(emit: (topic: string, key: string, value: unknown, timestamp: number) => void): void;
   /** A stateful processor's checkpoint, committed with the offsets (what it had released). */
   checkpoint?(): string | undefined;
   /** After the replay of a rebuild: reach the state of the checkpoint; outputs are discarded. */
   restore?(checkpoint: string | undefined): void;
+  /** How many inputs arrived after the watermark had passed them, since the last reset. */
+  lateInputs?(): number;
 }
 
 export interface StageRunnerDeps {
@@ -51,19 +60,26 @@ export interface StageRunnerDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly maxBatchRecords?: number;
+  /** See the module comment; 2000 when not given. */
+  readonly partitionIdleMs?: number;
+  /**
+   * Whether the stages that write this stage's input topics have consumed all of theirs. A silent
+   * partition is idle only then: otherwise it may only be waiting for a slower upstream, and
+   * releasing past it would make its next records late.
+   */
+  readonly upstreamCaughtUp?: () => Promise<boolean>;
 }
 
 export interface RunningStage {
   /** True while the stage holds partitions and is not rebuilding its state. */
   readonly ready: () => boolean;
+  /**
+   * True when no more output can come without new input: every assigned partition caught up and
+   * (for an event-time processor) idle, so everything the watermark allows has been released.
+   */
+  readonly settled: () => boolean;
   readonly stop: () => Promise<void>;
 }
-
-/**
- * How long a caught-up partition must stay silent (wall clock) before it stops holding the event-time
- * watermark back. Only when inputs are released depends on it, never their order.
- */
-const idleMs = 2000;
 
 const assignmentKey = (consumer: Consumer) =>
   consumer.assignment().flatMap(({ topic, partitions }) => partitions.map((p) => `${topic}:${p}`)).sort().join(',');
@@ -108,13 +124,28 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
   const deadLettered = metrics.get('posguard_dead_letters_total');
   const batchSeconds = metrics.get('posguard_batch_duration_seconds');
   const lag = metrics.get('posguard_consumer_lag_records');
+  const lateInputs = metrics.get('posguard_late_inputs_total');
 
+  const idleMs = deps.partitionIdleMs ?? 2000;
   const producer: TransactionalProducer = await transport.transactionalProducer(deps.transactionalId);
   await warmUpTransactions(producer, deps, processor.inputTopics);
   const consumer = await transport.consumer({ groupId: deps.groupId, topics: processor.inputTopics, maxBatchRecords: deps.maxBatchRecords });
   let rebuiltFor: string | undefined;
   let rebuilding = false;
-  const partitions = new Map<string, { topic: string; partition: number; caughtUp: boolean; lastBatchAt: number }>();
+  let lateReported = 0;
+  /** Each assigned input partition: the offset to commit for it, whether it is caught up, idle, and since when silent. */
+  const partitions = new Map<string, { topic: string; partition: number; position: number; caughtUp: boolean; idle: boolean; lastBatchAt: number }>();
+  // On Kafka a transaction's commit marker takes the last offset: one short of the end is the end.
+  const trailingMarkers = transport.kind === 'kafka' ? 1 : 0;
+  // Batches and idle checks take turns: both feed the processor and commit transactions.
+  let turn: Promise<unknown> = Promise.resolve();
+  let turnsPending = 0;
+  const inTurn = <T>(work: () => Promise<T>): Promise<T> => {
+    turnsPending++;
+    const result = turn.then(work).finally(() => turnsPending--);
+    turn = result.catch(() => undefined);
+    return result;
+  };
 
   /** Decodes and feeds a batch; returns the dead letters for the records that failed. */
   async function feed(batch: ConsumedBatch, keep: (record: ConsumedRecord) => boolean): Promise<TopicBatch['records'][number][]> {
@@ -136,10 +167,12 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
     return dead;
   }
 
+  /** Rebuilds the processor's state (a stateful one) and learns where each assigned partition stands. */
   async function rebuild(heartbeat: () => Promise<void>): Promise<void> {
     const started = Date.now();
     processor.reset();
-    const targets = new Map<string, number>();
+    partitions.clear();
+    const now = Date.now();
     // Each transaction stores the processor's checkpoint with the offsets it commits; the newest
     // is the largest (checkpoints only grow).
     let checkpoint: string | undefined;
@@ -147,15 +180,26 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
       const [x, y] = [JSON.parse(a) as { time: number; id: string }, JSON.parse(b) as { time: number; id: string }];
       return x.time > y.time || (x.time === y.time && x.id > y.id);
     };
-    for (const { topic, partitions } of consumer.assignment()) {
-      const committed = await transport.admin.committedOffsets(deps.groupId, topic);
-      for (const partition of partitions) {
+    for (const { topic, partitions: assigned } of consumer.assignment()) {
+      const [committed, ends] = await Promise.all([transport.admin.committedOffsets(deps.groupId, topic), transport.admin.endOffsets(topic)]);
+      for (const partition of assigned) {
         const entry = committed.find((c) => c.partition === partition);
-        const offset = entry?.offset ?? -1;
-        if (offset > 0) targets.set(`${topic}:${partition}`, offset);
+        const position = Math.max(0, entry?.offset ?? 0);
+        const end = ends.find((e) => e.partition === partition)?.offset ?? 0;
+        // Every partition holds event time back from the start, until it delivers or goes idle: a
+        // partition whose first record comes late must not find its time already released.
+        partitions.set(`${topic}:${partition}`, { topic, partition, position, caughtUp: end - position <= trailingMarkers, idle: false, lastBatchAt: now });
         if (entry?.metadata && (checkpoint === undefined || newer(entry.metadata, checkpoint))) checkpoint = entry.metadata;
       }
     }
+    if (processor.stateful) await replay(heartbeat, started, checkpoint);
+    for (const p of partitions.values()) processor.idle?.(p.topic, p.partition, false);
+  }
+
+  /** Replays the assigned partitions up to their committed offsets, then restores the checkpoint. */
+  async function replay(heartbeat: () => Promise<void>, started: number, checkpoint: string | undefined): Promise<void> {
+    const targets = new Map<string, number>();
+    for (const p of partitions.values()) if (p.position > 0) targets.set(`${p.topic}:${p.partition}`, p.position);
     if (targets.size > 0) {
       const remaining = new Set(targets.keys());
       const reader = await transport.consumer({ groupId: `${deps.groupId}.rebuild.${randomUUID()}`, topics: processor.inputTopics, maxBatchRecords: deps.maxBatchRecords });
@@ -187,9 +231,9 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
    * with jittered backoff: the coordinator refuses a new transaction while it still writes the
    * previous one's markers (CONCURRENT_TRANSACTIONS), and the outputs are still in memory.
    */
-  async function publish(outputs: Map<string, OutgoingRecord[]>, batch: ConsumedBatch): Promise<void> {
+  async function publish(outputs: Map<string, OutgoingRecord[]>, committing: readonly { topic: string; partition: number; offset: number }[]): Promise<void> {
     const checkpoint = processor.checkpoint?.();
-    const offsets = [{ topic: batch.topic, partition: batch.partition, offset: batch.nextOffset, ...(checkpoint === undefined ? {} : { metadata: checkpoint }) }];
+    const offsets = committing.map((o) => ({ ...o, ...(checkpoint === undefined ? {} : { metadata: checkpoint }) }));
     for (let attempt = 1; ; attempt++) {
       const transaction = await producer.transaction();
       try {
@@ -208,7 +252,7 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
 
   await consumer.run(async (batch, context) => {
     try {
-      await handle(batch, context.heartbeat);
+      await inTurn(() => handle(batch, context.heartbeat));
     } catch (error) {
       // The processor took some of this batch before the failure; the batch will be delivered
       // again, so its state must be rebuilt first or those records would count twice.
@@ -222,30 +266,28 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
     if (key !== rebuiltFor) {
       rebuilding = true;
       try {
-        if (processor.stateful) await rebuild(heartbeat);
-        else processor.reset();
+        await rebuild(heartbeat);
       } finally {
         rebuilding = false;
       }
       rebuiltFor = key;
-      // Every assigned partition holds event time back from the start, until it delivers or goes
-      // idle: a partition whose first record comes late must not find its time already released.
-      partitions.clear();
-      const now = Date.now();
-      for (const { topic, partitions: ps } of consumer.assignment()) {
-        for (const partition of ps) partitions.set(`${topic}:${partition}`, { topic, partition, caughtUp: true, lastBatchAt: now });
-      }
+      lateReported = 0;
     }
     await processor.beforeBatch?.();
     const started = performance.now();
     const dead = await feed(batch, () => true);
-    // On Kafka a transaction's commit marker takes the last offset: one short of the end is the end.
-    const now = Date.now();
     partitions.set(`${batch.topic}:${batch.partition}`, {
-      topic: batch.topic, partition: batch.partition, lastBatchAt: now,
-      caughtUp: batch.highWatermark - batch.nextOffset <= (transport.kind === 'kafka' ? 1 : 0),
+      topic: batch.topic, partition: batch.partition, position: batch.nextOffset, lastBatchAt: Date.now(), idle: false,
+      caughtUp: batch.highWatermark - batch.nextOffset <= trailingMarkers,
     });
-    for (const p of partitions.values()) processor.progress?.(p.topic, p.partition, p.caughtUp && now - p.lastBatchAt >= idleMs);
+    await publish(collect(dead), [{ topic: batch.topic, partition: batch.partition, offset: batch.nextOffset }]);
+    consumed.inc({ service, topic: batch.topic }, batch.records.length);
+    lag.set({ service, topic: batch.topic, partition: String(batch.partition) }, Math.max(0, batch.highWatermark - batch.nextOffset));
+    batchSeconds.observe({ service }, (performance.now() - started) / 1000);
+  }
+
+  /** Takes what the processor made ready, encoded per topic, with the dead letters; counts it as produced. */
+  function collect(dead: readonly OutgoingRecord[]): Map<string, OutgoingRecord[]> {
     const outputs = new Map<string, OutgoingRecord[]>();
     processor.collect((topic, outputKey, value, timestamp) => {
       let list = outputs.get(topic);
@@ -255,18 +297,64 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
       }
       list.push({ key: Buffer.from(outputKey), value: serdes.forTopic(topic).encode(value), timestamp });
     });
+    const late = processor.lateInputs?.() ?? 0;
+    if (late > lateReported) {
+      lateInputs.inc({ service }, late - lateReported);
+      logger.warn({ service, late: late - lateReported },
+        'inputs arrived after the event-time watermark had passed them: processed out of order, so alerts may differ from a replay');
+      lateReported = late;
+    }
     if (dead.length > 0) outputs.set(topics.deadLetters, [...(outputs.get(topics.deadLetters) ?? []), ...dead]);
-
-    await publish(outputs, batch);
-    consumed.inc({ service, topic: batch.topic }, batch.records.length);
     for (const [topic, records] of outputs) produced.inc({ service, topic }, records.length);
-    lag.set({ service, topic: batch.topic, partition: String(batch.partition) }, Math.max(0, batch.highWatermark - batch.nextOffset));
-    batchSeconds.observe({ service }, (performance.now() - started) / 1000);
+    return outputs;
   }
+
+  let upstreamCheckedAt = 0;
+  let upstreamWasCaughtUp = false;
+
+  /**
+   * Marks the silent partitions idle and commits what that releases, with the offsets the stage
+   * already stands at and the new checkpoint. Runs between batches, on a timer.
+   */
+  async function releaseSilentPartitions(): Promise<void> {
+    if (processor.idle === undefined || rebuilding || rebuiltFor === undefined || rebuiltFor !== assignmentKey(consumer)) return;
+    const now = Date.now();
+    const silent = [...partitions.values()].filter((p) => p.caughtUp && !p.idle && now - p.lastBatchAt >= idleMs);
+    if (silent.length === 0) return;
+    if (deps.upstreamCaughtUp !== undefined) {
+      if (now - upstreamCheckedAt >= idleMs / 4) {
+        upstreamWasCaughtUp = await deps.upstreamCaughtUp();
+        upstreamCheckedAt = Date.now();
+      }
+      if (!upstreamWasCaughtUp) return;
+    }
+    const before = processor.checkpoint?.();
+    for (const p of silent) {
+      processor.idle(p.topic, p.partition, true);
+      p.idle = true;
+    }
+    const outputs = collect([]);
+    if (outputs.size === 0 && processor.checkpoint?.() === before) return;
+    const committing = [...partitions.values()].filter((p) => p.position > 0).map(({ topic, partition, position }) => ({ topic, partition, offset: position }));
+    await publish(outputs, committing);
+  }
+
+  const idleTimer = setInterval(() => {
+    inTurn(releaseSilentPartitions).catch((error: unknown) => {
+      // The next batch will be delivered again after the transaction failed: rebuild first.
+      rebuiltFor = undefined;
+      logger.warn({ service, error: (error as Error).message }, 'releasing silent partitions failed; the state will be rebuilt');
+    });
+  }, Math.max(25, idleMs / 4));
+  idleTimer.unref();
 
   return {
     ready: () => consumer.assignment().length > 0 && !rebuilding,
+    settled: () => turnsPending === 0 && rebuiltFor !== undefined && rebuiltFor === assignmentKey(consumer)
+      && [...partitions.values()].every((p) => p.caughtUp && (p.idle || processor.idle === undefined)),
     async stop() {
+      clearInterval(idleTimer);
+      await turn;
       await consumer.disconnect();
       await producer.disconnect();
     },

@@ -1,0 +1,90 @@
+/**
+ * When the detector stages release their inputs, on the embedded platform: a stream's last inputs
+ * come out once the stream has gone quiet (its partitions idle), and a silent partition holds event
+ * time back while a stage upstream of it still has input to consume.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { topics } from '../../services/core/codec/topics.ts';
+import { loadConfig } from '../../services/core/config/config.ts';
+import { createLogger } from '../../services/core/observability/logging.ts';
+import { createMetrics } from '../../services/core/observability/metrics.ts';
+import type { FraudAlert } from '../../services/core/records.ts';
+import type { RunningStage } from '../../services/core/service/stage-runner.ts';
+import type { InProcessLog } from '../../services/core/transport/in-process/in-process-log.ts';
+import { runDetectors } from '../../services/detectors/service.ts';
+import { defaultThresholds } from '../../services/detectors/thresholds.ts';
+import { runEnricher } from '../../services/enricher/service.ts';
+import { produceStream } from '../../services/generator/acquirer.ts';
+import type { StreamRecord } from '../../services/generator/stream.ts';
+import { totalLag, waitForDrain } from '../../services/pipeline/drain.ts';
+import { startPipeline } from '../../services/pipeline/pipeline.ts';
+import { connectPlatform, type Platform } from '../../services/pipeline/platform.ts';
+import type { SpecRecord } from '../detectors/specification.ts';
+import { DAY, MIN, T0, later, purchase, registry } from '../detectors/world.ts';
+import { waitFor } from '../support/wait.ts';
+
+const partitionIdleMs = 100;
+const logger = createLogger({ level: 'silent', name: 'event-time-release' });
+const config = loadConfig({ POSGUARD_PARTITION_IDLE_MS: String(partitionIdleMs) });
+
+/** Twelve ordinary purchases, then one 65 times larger: an amount anomaly on the stream's last purchase but one. */
+function unusualLastPurchase(): { records: StreamRecord[]; unusual: string } {
+  const history = Array.from({ length: 12 }, (_, i) => purchase({ card: 'tok-quiet', at: T0 + i * DAY, amountMinor: 3000 + i * 10 }));
+  const unusual = purchase({ card: 'tok-quiet', at: T0 + 13 * DAY, amountMinor: 200_000 });
+  // Event time must pass the allowed lateness beyond the unusual purchase before it can be released.
+  const spec: SpecRecord[] = [...registry(), ...history, unusual, later(T0 + 13 * DAY + defaultThresholds.allowedLatenessMinutes * MIN + MIN)];
+  return { records: spec.map((r) => ({ type: r.kind, record: r.record }) as StreamRecord), unusual: unusual.record.eventId };
+}
+
+function alertsIn(platform: Platform): FraudAlert[] {
+  const log = (platform.transport as Platform['transport'] & { log: InProcessLog }).log;
+  const serde = platform.serdes.forTopic<FraudAlert>(topics.fraudAlerts);
+  return log.topic(topics.fraudAlerts).partitions.flat().map((r) => serde.decode(r.value!));
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+describe('event-time release in the detector stages', () => {
+  it('releases a stream\'s last inputs once the stream has gone quiet, without waiting for more data', async () => {
+    const platform = await connectPlatform(config, logger);
+    cleanups.push(() => platform.transport.close());
+    const pipeline = await startPipeline({ platform, config, logger, metrics: createMetrics({ defaultMetrics: false }), thresholds: defaultThresholds });
+    cleanups.push(() => pipeline.stop());
+    const { records, unusual } = unusualLastPurchase();
+    await produceStream(records, await platform.transport.producer(), platform.serdes);
+
+    await waitForDrain(platform.transport, pipeline, { timeoutMs: 30_000 });
+
+    const alerts = alertsIn(platform);
+    expect(alerts.map((a) => [a.detector, a.subjectId, a.evidenceEventIds])).toEqual([['amount-anomaly', 'tok-quiet', [unusual]]]);
+  });
+
+  it('holds a silent partition back while a stage upstream of it still has input to consume', async () => {
+    const platform = await connectPlatform(config, logger);
+    cleanups.push(() => platform.transport.close());
+    let upstreamCaughtUp = false;
+    const common = { transport: platform.transport, serdes: platform.serdes, logger, metrics: createMetrics({ defaultMetrics: false }), instanceId: 'test' };
+    const stages: RunningStage[] = [
+      await runEnricher(common),
+      ...await runDetectors({ ...common, service: 'detectors', thresholds: defaultThresholds, partitionIdleMs, upstreamCaughtUp: async () => upstreamCaughtUp }, ['card']),
+    ];
+    cleanups.push(async () => {
+      for (const stage of stages) await stage.stop();
+    });
+    const { records, unusual } = unusualLastPurchase();
+    await produceStream(records, await platform.transport.producer(), platform.serdes);
+
+    // Everything consumed, and far longer than the idle time: still nothing released past the silence.
+    await waitFor('the card stage to consume its input', async () => (await totalLag(platform.transport, ['posguard.enricher', 'posguard.detectors.card'])) === 0);
+    await new Promise((resolve) => setTimeout(resolve, 20 * partitionIdleMs));
+    expect(alertsIn(platform)).toEqual([]);
+    expect(stages[1]!.settled()).toBe(false);
+
+    upstreamCaughtUp = true;
+    await waitFor('the card stage to settle', () => stages[1]!.settled(), 10_000);
+    expect(alertsIn(platform).map((a) => a.evidenceEventIds)).toEqual([[unusual]]);
+  });
+});
