@@ -150,11 +150,11 @@ function detectorStage(stage: DetectorStage, thresholds: Thresholds): StageProce
 
 /**
  * Starts the stages (all four by default, one instance each) against the transport.
- * `upstreamCaughtUp(stage)` tells whether everything upstream of a stage has consumed its input
- * (see StageRunnerDeps.upstreamCaughtUp).
+ * `upstreamCaughtUp(topic)` tells whether everything upstream of an input topic has consumed its
+ * input (see StageRunnerDeps.upstreamCaughtUp).
  */
-export async function runDetectors(deps: Omit<StageRunnerDeps, 'groupId' | 'transactionalId' | 'upstreamCaughtUp'> & {
-  instanceId: string; thresholds: Thresholds; upstreamCaughtUp: (stage: DetectorStage) => Promise<boolean>;
+export async function runDetectors(deps: Omit<StageRunnerDeps, 'groupId' | 'transactionalId'> & {
+  instanceId: string; thresholds: Thresholds; upstreamCaughtUp: (topic: string) => Promise<boolean>;
 }, stages: readonly DetectorStage[] = detectorStages): Promise<RunningStage[]> {
   const running: RunningStage[] = [];
   for (const stage of stages) {
@@ -162,7 +162,6 @@ export async function runDetectors(deps: Omit<StageRunnerDeps, 'groupId' | 'tran
       ...deps,
       groupId: detectorGroupId(stage),
       transactionalId: `posguard-detectors-${stage}-${deps.instanceId}`,
-      upstreamCaughtUp: () => deps.upstreamCaughtUp(stage),
     }, detectorStage(stage, deps.thresholds)));
   }
   return running;

@@ -4,7 +4,7 @@
  */
 import { internalTopics, topics } from '../core/codec/topics.ts';
 import type { Transport } from '../core/transport/port.ts';
-import { detectorGroupId, detectorStages, type DetectorStage } from '../detectors/service.ts';
+import { detectorGroupId, detectorStages } from '../detectors/service.ts';
 import { ENRICHER_GROUP } from '../enricher/service.ts';
 import { tableOfTopic } from '../sink/rows.ts';
 import { SINK_GROUP } from '../sink/service.ts';
@@ -20,17 +20,24 @@ export const pipelineGroups: Readonly<Record<string, readonly string[]>> = {
   [SINK_GROUP]: Object.keys(tableOfTopic),
 };
 
-/** The groups whose output reaches a detector stage, directly or through other stages. */
-const upstreamGroups: Readonly<Record<DetectorStage, readonly string[]>> = {
-  card: [ENRICHER_GROUP],
-  terminal: [ENRICHER_GROUP, detectorGroupId('card')],
-  merchant: [ENRICHER_GROUP, detectorGroupId('card')],
-  arbiter: [ENRICHER_GROUP, detectorGroupId('card'), detectorGroupId('merchant')],
+/**
+ * The groups whose output reaches a detector input topic, directly or through other stages.
+ * card.outcomes.v1 comes straight from acquirers: nothing of ours is upstream of it.
+ */
+const upstreamGroups: Readonly<Record<string, readonly string[]>> = {
+  [topics.enrichedAuthorisations]: [ENRICHER_GROUP],
+  [topics.cardOutcomes]: [],
+  [internalTopics.byTerminal]: [ENRICHER_GROUP, detectorGroupId('card')],
+  [internalTopics.byMerchant]: [ENRICHER_GROUP, detectorGroupId('card')],
+  [internalTopics.clusters]: [ENRICHER_GROUP, detectorGroupId('card'), detectorGroupId('merchant')],
 };
 
-/** Whether every group upstream of a detector stage has consumed and committed all its input. */
-export const upstreamCaughtUp = (transport: Transport) => async (stage: DetectorStage): Promise<boolean> =>
-  (await totalLag(transport, upstreamGroups[stage])) === 0;
+/** Whether every group upstream of a detector input topic has consumed and committed all its input. */
+export const upstreamCaughtUp = (transport: Transport) => async (topic: string): Promise<boolean> => {
+  const groups = upstreamGroups[topic];
+  if (groups === undefined) throw new Error(`no upstream known for topic ${topic}`);
+  return groups.length === 0 || (await totalLag(transport, groups)) === 0;
+};
 
 /**
  * How many transactional producers write each topic. On Kafka each transaction ends with a control

@@ -42,8 +42,8 @@ export const metricCatalog = {
   },
   posguard_late_inputs_total: {
     type: 'counter',
-    help: 'Detector inputs that arrived after the event-time watermark had passed them, so were processed out of order, by service.',
-    labelNames: ['service'],
+    help: 'Detector inputs that arrived after the event-time watermark had passed them, so were processed out of order, by service and consumer group (stage).',
+    labelNames: ['service', 'group'],
   },
   posguard_clickhouse_migrations_applied_total: {
     type: 'counter',

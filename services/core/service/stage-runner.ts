@@ -11,10 +11,13 @@
  * resumes where the last transaction left off. Processing is deterministic in event time, so the
  * rebuilt state is the state at that commit.
  *
- * Event time moves with the data, except on a silent partition: one that is caught up with its
- * log, whose upstream stages are caught up with theirs, and that has had no record for
- * `partitionIdleMs` stops holding the watermark back. A timer checks for that, so the last inputs
- * of a stream are released once the stream goes quiet, not only when more data comes.
+ * Event time moves with the data, except on a silent partition: one that has had no record for
+ * `partitionIdleMs`, whose upstream stages are caught up with their input, and that is caught up
+ * with its own log (checked in that order, at that moment) stops holding the watermark back. A
+ * timer checks for that, so the last inputs of a stream are released once the stream goes quiet,
+ * not only when more data comes. When records arrive again on one partition of a topic, its other
+ * partitions hold event time back again until checked anew: the same upstream may be about to
+ * write older records to them.
  */
 import { randomUUID } from 'node:crypto';
 import type { Serdes } from '../codec/serde.ts';
@@ -63,11 +66,11 @@ export interface StageRunnerDeps {
   /** See the module comment; 2000 when not given. */
   readonly partitionIdleMs?: number;
   /**
-   * Whether the stages that write this stage's input topics have consumed all of theirs. A silent
-   * partition is idle only then: otherwise it may only be waiting for a slower upstream, and
-   * releasing past it would make its next records late.
+   * Whether the stages that write an input topic (directly or further up) have consumed all of
+   * their input. A silent partition of that topic is idle only then: otherwise it may only be
+   * waiting for a slower upstream, and releasing past it would make its next records late.
    */
-  readonly upstreamCaughtUp?: () => Promise<boolean>;
+  readonly upstreamCaughtUp?: (topic: string) => Promise<boolean>;
 }
 
 export interface RunningStage {
@@ -280,6 +283,11 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
       topic: batch.topic, partition: batch.partition, position: batch.nextOffset, lastBatchAt: Date.now(), idle: false,
       caughtUp: batch.highWatermark - batch.nextOffset <= trailingMarkers,
     });
+    for (const p of partitions.values()) {
+      if (p.topic !== batch.topic || !p.idle) continue;
+      p.idle = false;
+      processor.idle?.(p.topic, p.partition, false);
+    }
     await publish(collect(dead), [{ topic: batch.topic, partition: batch.partition, offset: batch.nextOffset }]);
     consumed.inc({ service, topic: batch.topic }, batch.records.length);
     lag.set({ service, topic: batch.topic, partition: String(batch.partition) }, Math.max(0, batch.highWatermark - batch.nextOffset));
@@ -299,8 +307,8 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
     });
     const late = processor.lateInputs?.() ?? 0;
     if (late > lateReported) {
-      lateInputs.inc({ service }, late - lateReported);
-      logger.warn({ service, late: late - lateReported },
+      lateInputs.inc({ service, group: deps.groupId }, late - lateReported);
+      logger.warn({ group: deps.groupId, late: late - lateReported },
         'inputs arrived after the event-time watermark had passed them: processed out of order, so alerts may differ from a replay');
       lateReported = late;
     }
@@ -309,9 +317,6 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
     return outputs;
   }
 
-  let upstreamCheckedAt = 0;
-  let upstreamWasCaughtUp = false;
-
   /**
    * Marks the silent partitions idle and commits what that releases, with the offsets the stage
    * already stands at and the new checkpoint. Runs between batches, on a timer.
@@ -319,17 +324,22 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
   async function releaseSilentPartitions(): Promise<void> {
     if (processor.idle === undefined || rebuilding || rebuiltFor === undefined || rebuiltFor !== assignmentKey(consumer)) return;
     const now = Date.now();
-    const silent = [...partitions.values()].filter((p) => p.caughtUp && !p.idle && now - p.lastBatchAt >= idleMs);
+    const silent = [...partitions.values()].filter((p) => !p.idle && now - p.lastBatchAt >= idleMs);
     if (silent.length === 0) return;
-    if (deps.upstreamCaughtUp !== undefined) {
-      if (now - upstreamCheckedAt >= idleMs / 4) {
-        upstreamWasCaughtUp = await deps.upstreamCaughtUp();
-        upstreamCheckedAt = Date.now();
+    const idle: typeof silent = [];
+    for (const topic of new Set(silent.map((p) => p.topic))) {
+      // Upstream first: once it has consumed everything, all it wrote is already in this topic's log.
+      if (deps.upstreamCaughtUp !== undefined && !(await deps.upstreamCaughtUp(topic))) continue;
+      const ends = await transport.admin.endOffsets(topic);
+      for (const p of silent) {
+        if (p.topic !== topic) continue;
+        p.caughtUp = (ends.find((e) => e.partition === p.partition)?.offset ?? 0) - p.position <= trailingMarkers;
+        if (p.caughtUp) idle.push(p);
       }
-      if (!upstreamWasCaughtUp) return;
     }
+    if (idle.length === 0) return;
     const before = processor.checkpoint?.();
-    for (const p of silent) {
+    for (const p of idle) {
       processor.idle(p.topic, p.partition, true);
       p.idle = true;
     }
