@@ -44,6 +44,8 @@ const logDir = join(tmpdir(), 'posguard-e2e-logs');
 const partitionIdleMs = 500;
 const env = {
   POSGUARD_PARTITION_IDLE_MS: String(partitionIdleMs),
+  // Rebuilds and transaction retries are logged at info: the logs below say what happened when this fails.
+  LOG_LEVEL: 'info',
   KAFKA_BROKERS: kafkaBrokers, SCHEMA_REGISTRY_URL: schemaRegistryUrl, POSGUARD_DATA_DIR: dataDir,
   POSGUARD_API_KEYS: `acq-eu-01:${apiKey},acq-eu-02:${apiKey}-2,acq-eu-03:${apiKey}-3`, SINK_FLUSH_MS: '500',
 };

@@ -41,14 +41,20 @@ export async function startService(args: string[], env: Record<string, string>, 
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
   const service = { name: args.join(' '), port, child, output, exited };
   if (options.waitReady ?? true) {
-    await waitFor(`${service.name} to be ready`, async () => {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${service.name} exited: ${output.join('').slice(-2000)}`);
-      try {
-        return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
-      } catch {
-        return false;
-      }
-    }, 300_000);
+    try {
+      await waitFor(`${service.name} to be ready`, async () => {
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${service.name} exited`);
+        try {
+          return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
+        } catch {
+          return false;
+        }
+      }, 300_000);
+    } catch (error) {
+      // A service that never got ready must not outlive the test; its output says why.
+      child.kill('SIGKILL');
+      throw new Error(`${(error as Error).message}; its output:\n${output.join('').slice(-4000)}`);
+    }
   }
   return service;
 }

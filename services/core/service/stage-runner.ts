@@ -205,26 +205,42 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
     for (const p of partitions.values()) if (p.position > 0) targets.set(`${p.topic}:${p.partition}`, p.position);
     if (targets.size > 0) {
       const remaining = new Set(targets.keys());
+      const total = [...targets.values()].reduce((n, offset) => n + offset, 0);
+      logger.info({ group: deps.groupId, partitions: targets.size, records: total }, 'rebuilding stage state from its input topics');
       const reader = await transport.consumer({ groupId: `${deps.groupId}.rebuild.${randomUUID()}`, topics: processor.inputTopics, maxBatchRecords: deps.maxBatchRecords });
       let replayed = 0;
-      const done = new Promise<void>((resolve, reject) => {
-        reader.run(async (batch) => {
-          const key = `${batch.topic}:${batch.partition}`;
-          const target = targets.get(key);
-          if (target === undefined || !remaining.has(key)) return;
-          await feed(batch, (r) => r.offset < target);
-          replayed += batch.records.length;
-          // A long replay must not cost this member its place in the group (kafkajs throttles heartbeats).
-          await heartbeat();
-          if (batch.nextOffset >= target) {
-            remaining.delete(key);
-            if (remaining.size === 0) resolve();
-          }
-        }).catch(reject);
-      });
-      await done;
-      await reader.disconnect();
-      logger.info({ service, partitions: targets.size, replayed, ms: Date.now() - started }, 'rebuilt stage state from its input topics');
+      let reportedAt = Date.now();
+      try {
+        await new Promise<void>((resolve, reject) => {
+          reader.run(async (batch) => {
+            const key = `${batch.topic}:${batch.partition}`;
+            const target = targets.get(key);
+            if (target === undefined || !remaining.has(key)) return;
+            await feed(batch, (r) => r.offset < target);
+            replayed += batch.records.length;
+            if (Date.now() - reportedAt >= 10_000) {
+              reportedAt = Date.now();
+              logger.info({ group: deps.groupId, replayed, records: total }, 'still rebuilding stage state');
+            }
+            // A long replay must not cost this member its place in the group (kafkajs throttles
+            // heartbeats). If the group is rebalancing, this member must leave the batch to rejoin:
+            // the rebuild is abandoned and done again for the new assignment.
+            try {
+              await heartbeat();
+            } catch (error) {
+              reject(error);
+              return;
+            }
+            if (batch.nextOffset >= target) {
+              remaining.delete(key);
+              if (remaining.size === 0) resolve();
+            }
+          }).catch(reject);
+        });
+      } finally {
+        await reader.disconnect();
+      }
+      logger.info({ group: deps.groupId, partitions: targets.size, replayed, ms: Date.now() - started }, 'rebuilt stage state from its input topics');
     }
     processor.restore?.(checkpoint);
   }
@@ -321,6 +337,7 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
    * Marks the silent partitions idle and commits what that releases, with the offsets the stage
    * already stands at and the new checkpoint. Runs between batches, on a timer.
    */
+  const nextCheckAt = new Map<string, number>();
   async function releaseSilentPartitions(): Promise<void> {
     if (processor.idle === undefined || rebuilding || rebuiltFor === undefined || rebuiltFor !== assignmentKey(consumer)) return;
     const now = Date.now();
@@ -328,9 +345,18 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
     if (silent.length === 0) return;
     const idle: typeof silent = [];
     for (const topic of new Set(silent.map((p) => p.topic))) {
-      // Upstream first: once it has consumed everything, all it wrote is already in this topic's log.
-      if (deps.upstreamCaughtUp !== undefined && !(await deps.upstreamCaughtUp(topic))) continue;
-      const ends = await transport.admin.endOffsets(topic);
+      // The checks cost admin requests: a topic that just failed them waits a little.
+      if (now < (nextCheckAt.get(topic) ?? 0)) continue;
+      nextCheckAt.set(topic, now + idleMs / 2);
+      let ends: Awaited<ReturnType<Transport['admin']['endOffsets']>>;
+      try {
+        // Upstream first: once it has consumed everything, all it wrote is already in this topic's log.
+        if (deps.upstreamCaughtUp !== undefined && !(await deps.upstreamCaughtUp(topic))) continue;
+        ends = await transport.admin.endOffsets(topic);
+      } catch (error) {
+        logger.debug({ group: deps.groupId, topic, error: (error as Error).message }, 'could not check for idle partitions; trying again later');
+        continue;
+      }
       for (const p of silent) {
         if (p.topic !== topic) continue;
         p.caughtUp = (ends.find((e) => e.partition === p.partition)?.offset ?? 0) - p.position <= trailingMarkers;
@@ -350,10 +376,11 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
   }
 
   const idleTimer = setInterval(() => {
+    if (turnsPending > 0) return;
     inTurn(releaseSilentPartitions).catch((error: unknown) => {
-      // The next batch will be delivered again after the transaction failed: rebuild first.
+      // What was released is not committed: rebuild before the next batch.
       rebuiltFor = undefined;
-      logger.warn({ service, error: (error as Error).message }, 'releasing silent partitions failed; the state will be rebuilt');
+      logger.warn({ group: deps.groupId, error: (error as Error).message }, 'committing released inputs failed; the state will be rebuilt');
     });
   }, Math.max(25, idleMs / 4));
   idleTimer.unref();
