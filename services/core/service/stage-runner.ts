@@ -263,7 +263,7 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
       } catch (error) {
         await transaction.abort().catch(() => undefined);
         if (attempt >= 6 || /fenced|fencing/i.test((error as Error).message)) throw error;
-        logger.warn({ service, attempt, error: (error as Error).message }, 'transaction failed; retrying');
+        logger.warn({ group: deps.groupId, attempt, error: (error as Error).message }, 'transaction failed; retrying');
         await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt * (0.5 + Math.random())));
       }
     }
