@@ -3,7 +3,8 @@
  * batches bounded by count (SINK_BATCH_RECORDS) and age (SINK_FLUSH_MS); consumer offsets are
  * committed only after ClickHouse accepted the batch, so a crash between insert and commit
  * re-delivers rows that the tables' ReplacingMergeTree engines collapse on their ids: no loss, and
- * no double counting in the views and FINAL queries.
+ * no double counting in the views and FINAL queries. A batch ClickHouse refuses stays buffered with
+ * its offsets and is inserted again, with backoff, while consumption waits: nothing is skipped.
  */
 import type { ClickHouseClient } from '../core/clickhouse/client.ts';
 import type { Serdes } from '../core/codec/serde.ts';
@@ -47,6 +48,7 @@ export async function runSink(deps: SinkDeps): Promise<RunningSink> {
   const deadLettered = metrics.get('posguard_dead_letters_total');
   const batchSeconds = metrics.get('posguard_batch_duration_seconds');
   const lag = metrics.get('posguard_consumer_lag_records');
+  const insertFailures = metrics.get('posguard_clickhouse_insert_failures_total');
   const rows = new Map<string, Record<string, unknown>[]>();
   const offsets = new Map<string, TopicPartitionOffset>();
   let buffered = 0;
@@ -58,16 +60,29 @@ export async function runSink(deps: SinkDeps): Promise<RunningSink> {
   // One flush at a time: the timer and the batch handler both call it.
   let flushing: Promise<void> = Promise.resolve();
   function flush(): Promise<void> {
-    flushing = flushing.then(async () => {
+    // A failed flush must not fail the ones queued after it: each starts from the buffer as it is.
+    flushing = flushing.catch(() => undefined).then(async () => {
       if (offsets.size === 0) return;
       const started = performance.now();
       const batch = [...rows.entries()];
       const commit = [...offsets.values()];
+      const count = buffered;
       rows.clear();
       offsets.clear();
       buffered = 0;
       for (const [table, values] of batch) {
-        if (values.length > 0) await clickhouse.insert({ table: `${database}.${table}`, values, format: 'JSONEachRow' });
+        if (values.length === 0) continue;
+        try {
+          await clickhouse.insert({ table: `${database}.${table}`, values, format: 'JSONEachRow' });
+        } catch (error) {
+          insertFailures.inc({ table });
+          // Put the whole batch back (tables already inserted collapse the repeat); offsets taken
+          // by batches consumed meanwhile are newer and stay.
+          for (const [t, v] of batch) rows.set(t, [...v, ...(rows.get(t) ?? [])]);
+          for (const o of commit) if (!offsets.has(`${o.topic}:${o.partition}`)) offsets.set(`${o.topic}:${o.partition}`, o);
+          buffered += count;
+          throw error;
+        }
       }
       if (deps.crashAfterInserts !== undefined && ++inserts >= deps.crashAfterInserts) {
         logger.warn({ inserts }, 'fault injection: crashing between ClickHouse insert and offset commit');
@@ -80,10 +95,27 @@ export async function runSink(deps: SinkDeps): Promise<RunningSink> {
   }
 
   const timer = setInterval(() => {
-    if (buffered > 0 && Date.now() - oldest >= deps.flushMs) flush().catch((error: unknown) => logger.error({ error }, 'sink flush failed'));
+    if (buffered > 0 && Date.now() - oldest >= deps.flushMs) {
+      flush().catch((error: unknown) => logger.error({ error: (error as Error).message }, 'ClickHouse refused a batch; its rows stay buffered for the next flush'));
+    }
   }, Math.max(10, Math.floor(deps.flushMs / 4)));
 
-  await consumer.run(async (batch) => {
+  /** Flushes until ClickHouse accepts, with backoff; the consumer waits (back-pressure) but stays in its group. */
+  async function flushUntilAccepted(heartbeat: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await flush();
+        return;
+      } catch (error) {
+        const delayMs = Math.min(30_000, 250 * 2 ** attempt);
+        logger.error({ attempt, retryInMs: delayMs, error: (error as Error).message }, 'ClickHouse refused a batch; its rows stay buffered and consumption waits');
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        await heartbeat();
+      }
+    }
+  }
+
+  await consumer.run(async (batch, context) => {
     const serde = serdes.forTopic(batch.topic);
     await serde.prepare(batch.records.map((r) => r.value));
     const table = tableOfTopic[batch.topic]!;
@@ -107,7 +139,7 @@ export async function runSink(deps: SinkDeps): Promise<RunningSink> {
     offsets.set(`${batch.topic}:${batch.partition}`, { topic: batch.topic, partition: batch.partition, offset: batch.nextOffset });
     consumed.inc({ service, topic: batch.topic }, batch.records.length);
     lag.set({ service, topic: batch.topic, partition: String(batch.partition) }, Math.max(0, batch.highWatermark - batch.nextOffset));
-    if (buffered >= deps.batchRecords) await flush();
+    if (buffered >= deps.batchRecords) await flushUntilAccepted(context.heartbeat);
   });
 
   return {

@@ -45,6 +45,11 @@ export const metricCatalog = {
     help: 'Detector inputs that arrived after the event-time watermark had passed them, so were processed out of order, by service and consumer group (stage).',
     labelNames: ['service', 'group'],
   },
+  posguard_clickhouse_insert_failures_total: {
+    type: 'counter',
+    help: 'Batch inserts ClickHouse refused, by table; the rows stay buffered and are inserted again.',
+    labelNames: ['table'],
+  },
   posguard_clickhouse_migrations_applied_total: {
     type: 'counter',
     help: 'ClickHouse migration files applied by this process.',
