@@ -6,6 +6,9 @@ import { parseArgs } from 'node:util';
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import { connectClickHouse } from '../core/clickhouse/client.ts';
 import { migrate } from '../core/clickhouse/migrations.ts';
+import { loadSchemaCatalog } from '../core/codec/schema-catalog.ts';
+import { createInProcessSchemaRegistry } from '../core/codec/schema-registry.ts';
+import { registerSerdes } from '../core/codec/serde.ts';
 import { topics } from '../core/codec/topics.ts';
 import { loadConfig, type PosguardConfig } from '../core/config/config.ts';
 import { createLogger } from '../core/observability/logging.ts';
@@ -191,9 +194,11 @@ export const benchCommand: Command = {
       say(`| embedded pipeline fed at ${fmt.int(rate)} authorisations/s for 20 s (steady state, ${paced.latencyMs.length} alerts timed) | ${fmt.int(paced.perSecond)} | ${lat(paced)} |`);
       if (values.kafka === true) {
         if (base.runMode !== 'distributed') throw new Error('--kafka needs KAFKA_BROKERS and SCHEMA_REGISTRY_URL');
-        const auths = stream.records.filter((r) => r.type === 'authorisation');
-        const encoded = auths.map((r) => Buffer.from(JSON.stringify(r.record)));
-        const raw = await benchRawKafka(base.kafkaBrokers, encoded, auths.map((r) => Buffer.from(r.type === 'authorisation' ? r.record.cardToken : '')));
+        const auths = stream.records.flatMap((r) => (r.type === 'authorisation' ? [r.record] : []));
+        // The same Avro bytes the acquirer produces to auth.requests.v1 (Confluent framing).
+        const serde = (await registerSerdes(createInProcessSchemaRegistry(), loadSchemaCatalog())).forTopic(topics.authorisations);
+        const encoded = auths.map((a) => serde.encode(a));
+        const raw = await benchRawKafka(base.kafkaBrokers, encoded, auths.map((a) => Buffer.from(a.cardToken)));
         say(`| raw kafkajs on the same broker (idempotent produce + consume of ${fmt.int(encoded.length)} records, no processing) | ${fmt.int(raw)} | — |`);
         const kafka = await benchPipeline(stream, { ...base, dataDir }, thresholds, false);
         say(`| pipeline over Kafka (enricher + 4 detector stages, transactions, one process; no sink) | ${fmt.int(kafka.perSecond)} | ${lat(kafka)} |`);
