@@ -11,9 +11,9 @@ import { createMetrics } from '../../services/core/observability/metrics.ts';
 import type { FraudAlert } from '../../services/core/records.ts';
 import type { RunningStage } from '../../services/core/service/stage-runner.ts';
 import type { InProcessLog } from '../../services/core/transport/in-process/in-process-log.ts';
-import { runDetectors } from '../../services/detectors/service.ts';
+import { detectorGroupId, runDetectors } from '../../services/detectors/service.ts';
 import { defaultThresholds } from '../../services/detectors/thresholds.ts';
-import { runEnricher } from '../../services/enricher/service.ts';
+import { ENRICHER_GROUP, runEnricher } from '../../services/enricher/service.ts';
 import { produceStream } from '../../services/generator/acquirer.ts';
 import type { StreamRecord } from '../../services/generator/stream.ts';
 import { totalLag, waitForDrain } from '../../services/pipeline/drain.ts';
@@ -78,7 +78,7 @@ describe('event-time release in the detector stages', () => {
     await produceStream(records, await platform.transport.producer(), platform.serdes);
 
     // Everything consumed, and far longer than the idle time: still nothing released past the silence.
-    await waitFor('the card stage to consume its input', async () => (await totalLag(platform.transport, ['posguard.enricher', 'posguard.detectors.card'])) === 0);
+    await waitFor('the card stage to consume its input', async () => (await totalLag(platform.transport, [ENRICHER_GROUP, detectorGroupId('card')])) === 0);
     await new Promise((resolve) => setTimeout(resolve, 20 * partitionIdleMs));
     expect(alertsIn(platform)).toEqual([]);
     expect(stages[1]!.settled()).toBe(false);

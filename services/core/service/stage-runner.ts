@@ -175,7 +175,6 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
     const started = Date.now();
     processor.reset();
     partitions.clear();
-    const now = Date.now();
     // Each transaction stores the processor's checkpoint with the offsets it commits; the newest
     // is the largest (checkpoints only grow).
     let checkpoint: string | undefined;
@@ -191,7 +190,7 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
         const end = ends.find((e) => e.partition === partition)?.offset ?? 0;
         // Every partition holds event time back from the start, until it delivers or goes idle: a
         // partition whose first record comes late must not find its time already released.
-        partitions.set(`${topic}:${partition}`, { topic, partition, position, caughtUp: end - position <= trailingMarkers, idle: false, lastBatchAt: now });
+        partitions.set(`${topic}:${partition}`, { topic, partition, position, caughtUp: end - position <= trailingMarkers, idle: false, lastBatchAt: started });
         if (entry?.metadata && (checkpoint === undefined || newer(entry.metadata, checkpoint))) checkpoint = entry.metadata;
       }
     }
@@ -339,11 +338,11 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
    */
   const nextCheckAt = new Map<string, number>();
   async function releaseSilentPartitions(): Promise<void> {
-    if (processor.idle === undefined || rebuilding || rebuiltFor === undefined || rebuiltFor !== assignmentKey(consumer)) return;
+    if (rebuilding || rebuiltFor === undefined || rebuiltFor !== assignmentKey(consumer)) return;
     const now = Date.now();
     const silent = [...partitions.values()].filter((p) => !p.idle && now - p.lastBatchAt >= idleMs);
     if (silent.length === 0) return;
-    const idle: typeof silent = [];
+    const nowIdle: typeof silent = [];
     for (const topic of new Set(silent.map((p) => p.topic))) {
       // The checks cost admin requests: a topic that just failed them waits a little.
       if (now < (nextCheckAt.get(topic) ?? 0)) continue;
@@ -360,13 +359,13 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
       for (const p of silent) {
         if (p.topic !== topic) continue;
         p.caughtUp = (ends.find((e) => e.partition === p.partition)?.offset ?? 0) - p.position <= trailingMarkers;
-        if (p.caughtUp) idle.push(p);
+        if (p.caughtUp) nowIdle.push(p);
       }
     }
-    if (idle.length === 0) return;
+    if (nowIdle.length === 0) return;
     const before = processor.checkpoint?.();
-    for (const p of idle) {
-      processor.idle(p.topic, p.partition, true);
+    for (const p of nowIdle) {
+      processor.idle?.(p.topic, p.partition, true);
       p.idle = true;
     }
     const outputs = collect([]);
@@ -375,20 +374,22 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
     await publish(outputs, committing);
   }
 
-  const idleTimer = setInterval(() => {
+  // Only a processor that orders its inputs by event time has partitions to mark idle.
+  const ordersByEventTime = processor.idle !== undefined;
+  const idleTimer = ordersByEventTime ? setInterval(() => {
     if (turnsPending > 0) return;
     inTurn(releaseSilentPartitions).catch((error: unknown) => {
       // What was released is not committed: rebuild before the next batch.
       rebuiltFor = undefined;
       logger.warn({ group: deps.groupId, error: (error as Error).message }, 'committing released inputs failed; the state will be rebuilt');
     });
-  }, Math.max(25, idleMs / 4));
-  idleTimer.unref();
+  }, Math.max(25, idleMs / 4)) : undefined;
+  idleTimer?.unref();
 
   return {
     ready: () => consumer.assignment().length > 0 && !rebuilding,
     settled: () => turnsPending === 0 && rebuiltFor !== undefined && rebuiltFor === assignmentKey(consumer)
-      && [...partitions.values()].every((p) => p.caughtUp && (p.idle || processor.idle === undefined)),
+      && [...partitions.values()].every((p) => p.caughtUp && (p.idle || !ordersByEventTime)),
     async stop() {
       clearInterval(idleTimer);
       await turn;
