@@ -34,9 +34,9 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 
 /** The detection core alone: enrichment and all detector stages in memory, no log, no codec. */
-function benchCore(stream: GeneratedStream, thresholds: Thresholds): { perSecond: number; alerts: FraudAlert[] } {
+function benchCore(stream: GeneratedStream, thresholds: Thresholds, partitions: number): { perSecond: number; alerts: FraudAlert[] } {
   const alerts: FraudAlert[] = [];
-  const pipeline = new ReplayPipeline(thresholds, (a) => alerts.push(a));
+  const pipeline = new ReplayPipeline(thresholds, partitions, (a) => alerts.push(a));
   const started = performance.now();
   for (const r of stream.records) if (r.type !== 'malformed') pipeline.feed({ ok: true, kind: r.type, record: r.record } as Parameters<ReplayPipeline['feed']>[0]);
   pipeline.finish();
@@ -184,7 +184,7 @@ export const benchCommand: Command = {
       say();
       say('| run | authorisations/s | event→alert latency p50 / p95 / p99 (ms) |');
       say('| --- | --- | --- |');
-      const core = benchCore(stream, thresholds);
+      const core = benchCore(stream, thresholds, base.partitions);
       say(`| detection core (enrichment + all detector stages, in memory) | ${fmt.int(core.perSecond)} | — |`);
       const embeddedConfig: PosguardConfig = { ...base, runMode: 'embedded', kafkaBrokers: [], dataDir, clickhouseUrl: base.clickhouseUrl };
       const embedded = await benchPipeline(stream, embeddedConfig, thresholds, true);

@@ -5,6 +5,7 @@
  */
 import { isPosguardError } from '../core/errors.ts';
 import { UsageError } from './arguments.ts';
+import { backtestCommand } from './backtest.ts';
 import { benchCommand } from './bench.ts';
 import { demoCommand } from './demo.ts';
 import { generateCommand } from './generate.ts';
@@ -23,6 +24,7 @@ const commands: Record<string, Command> = {
   demo: demoCommand,
   generate: generateCommand,
   replay: replayCommand,
+  backtest: backtestCommand,
   run: runCommand,
   query: queryCommand,
   migrate: migrateCommand,

@@ -58,7 +58,7 @@ export const runCommand: Command = {
         stages = [await runEnricher(common)];
       } else if (service === 'detectors') {
         stages = await runDetectors({
-          ...common, service: 'detectors', thresholds: thresholdsFromEnv(process.env), partitionIdleMs: config.partitionIdleMs,
+          ...common, service: 'detectors', thresholds: thresholdsFromEnv(process.env), partitions: config.partitions, partitionIdleMs: config.partitionIdleMs,
           upstreamCaughtUp: upstreamCaughtUp(platform.transport),
         }, stage === undefined ? detectorStages : [stage]);
       } else {

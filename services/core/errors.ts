@@ -18,6 +18,7 @@ export const errorCatalog = {
   POSGUARD_ERR_TRANSPORT_UNKNOWN_TOPIC: { status: 500, retriable: false, title: 'topic does not exist' },
   POSGUARD_ERR_CLICKHOUSE_MIGRATION_CHANGED: { status: 500, retriable: false, title: 'an applied migration file was edited' },
   POSGUARD_ERR_CLICKHOUSE_MIGRATION_FAILED: { status: 500, retriable: false, title: 'a migration statement failed' },
+  POSGUARD_ERR_INPUT_REJECTED: { status: 400, retriable: false, title: 'too many lines of a recorded stream were rejected' },
   POSGUARD_ERR_PROCESSING_FAILED: { status: 500, retriable: false, title: 'a valid record could not be processed (a bug: the record is kept in the dead-letter topic)' },
   POSGUARD_ERR_INGEST_UNAUTHORISED: { status: 401, retriable: false, title: 'missing or unknown acquirer API key' },
   POSGUARD_ERR_INGEST_INVALID: { status: 400, retriable: false, title: 'the request body is not valid' },

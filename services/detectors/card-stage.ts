@@ -1,6 +1,6 @@
 /**
  * The card-keyed stage: everything that needs one card's history. It runs the cloned-card and
- * amount-anomaly detectors, and turns what it learns into notices for the terminal and merchant
+ * card-behaviour detectors, and turns what it learns into notices for the terminal and merchant
  * stages: a card that became compromised (its genuine visits before the first fraud), and each
  * authorisation an outcome disputes.
  *
@@ -10,7 +10,7 @@
  */
 import { DAY_MS } from '../core/geo.ts';
 import type { CardOutcome, EnrichedAuthorisation } from '../core/records.ts';
-import { evolveAmountAnomaly, initialAmountBaseline, type AmountBaseline } from './amount-anomaly/amount-anomaly.ts';
+import { PopulationProfile, evolveCardBehaviour, initialCardProfile, type CardProfile } from './card-behaviour/card-behaviour.ts';
 import { evolveClonedCard, initialClonedCardState, lostOrStolen, type ClonedCardState } from './cloned-card/cloned-card.ts';
 import { isInPersonUse } from './kernel/in-person.ts';
 import type { Verdict } from './kernel/alert.ts';
@@ -30,7 +30,7 @@ interface HistoryEntry {
 interface CardState {
   history: HistoryEntry[];
   cloned: ClonedCardState;
-  amounts: AmountBaseline;
+  profile: CardProfile;
   compromisedAt: number | null;
   lastSeen: number;
 }
@@ -43,9 +43,11 @@ export interface CardStageOutput {
 
 export class CardStage {
   private readonly cards = new Map<string, CardState>();
+  private readonly population = new PopulationProfile();
   private sinceEviction = 0;
 
-  constructor(private readonly thresholds: Thresholds) {}
+  /** `shardOf` names the card's partition: population statistics are kept per partition (card-behaviour.ts). */
+  constructor(private readonly thresholds: Thresholds, private readonly shardOf: (cardToken: string) => number) {}
 
   get size(): number {
     return this.cards.size;
@@ -54,7 +56,7 @@ export class CardStage {
   private card(token: string): CardState {
     let state = this.cards.get(token);
     if (state === undefined) {
-      state = { history: [], cloned: initialClonedCardState(), amounts: initialAmountBaseline(), compromisedAt: null, lastSeen: 0 };
+      state = { history: [], cloned: initialClonedCardState(), profile: initialCardProfile(), compromisedAt: null, lastSeen: 0 };
       this.cards.set(token, state);
     }
     return state;
@@ -65,7 +67,7 @@ export class CardStage {
     const state = this.card(a.cardToken);
     state.lastSeen = a.eventTime;
     const cloned = evolveClonedCard(state.cloned, e, this.thresholds);
-    const unusual = evolveAmountAnomaly(state.amounts, e, this.thresholds);
+    const unusual = evolveCardBehaviour(state.profile, this.population, this.shardOf(a.cardToken), e, this.thresholds);
     state.history.push({
       eventId: a.eventId, time: a.eventTime, terminalId: a.terminalId, merchantId: a.merchantId,
       inPerson: isInPersonUse(e),

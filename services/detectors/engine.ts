@@ -15,8 +15,9 @@ export class DetectionEngine {
   private readonly arbiter: ArbiterProcessor;
   private readonly out = emptyOutput();
 
-  constructor(thresholds: Thresholds, private readonly onAlert: (alert: FraudAlert) => void) {
-    this.card = new CardProcessor(thresholds);
+  /** `shardOf(cardToken)`: the card's partition, as the detectors service would see it. */
+  constructor(thresholds: Thresholds, shardOf: (cardToken: string) => number, private readonly onAlert: (alert: FraudAlert) => void) {
+    this.card = new CardProcessor(thresholds, shardOf);
     this.terminal = new TerminalProcessor(thresholds);
     this.merchant = new MerchantProcessor(thresholds);
     this.arbiter = new ArbiterProcessor(thresholds);

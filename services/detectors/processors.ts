@@ -105,7 +105,13 @@ abstract class Processor<I extends { readonly time: number; readonly id: string 
 }
 
 export class CardProcessor extends Processor<StageInput> {
-  private readonly stage = new CardStage(this.thresholds);
+  private readonly stage: CardStage;
+
+  /** `shardOf(cardToken)` is the card's partition (see CardStage). */
+  constructor(thresholds: Thresholds, shardOf: (cardToken: string) => number) {
+    super(thresholds);
+    this.stage = new CardStage(thresholds, shardOf);
+  }
 
   protected process(input: StageInput, out: ProcessorOutput): void {
     const stageOut: CardStageOutput = { verdicts: this.verdicts, compromises: [], disputes: [] };

@@ -5,6 +5,7 @@
  */
 import { internalTopics, topics } from '../core/codec/topics.ts';
 import type { CardOutcome, EnrichedAuthorisation, FraudAlert } from '../core/records.ts';
+import { keyPartitioner } from '../core/transport/key-partition.ts';
 import { runStage, type RunningStage, type StageProcessor, type StageRunnerDeps } from '../core/service/stage-runner.ts';
 import { authorisationInput, outcomeInput, type CompromiseNotice, type DisputeNotice } from './inputs.ts';
 import {
@@ -127,10 +128,10 @@ export type DetectorStage = (typeof detectorStages)[number];
 
 export const detectorGroupId = (stage: DetectorStage) => `posguard.detectors.${stage}`;
 
-function detectorStage(stage: DetectorStage, thresholds: Thresholds): StageProcessor {
+function detectorStage(stage: DetectorStage, thresholds: Thresholds, partitions: number): StageProcessor {
   switch (stage) {
     case 'card':
-      return stageOf([topics.enrichedAuthorisations, topics.cardOutcomes], () => new CardProcessor(thresholds), (p, topic, value, _key, source) => {
+      return stageOf([topics.enrichedAuthorisations, topics.cardOutcomes], () => new CardProcessor(thresholds, keyPartitioner(partitions)), (p, topic, value, _key, source) => {
         p.push(topic === topics.cardOutcomes ? outcomeInput(value as CardOutcome) : authorisationInput(value as EnrichedAuthorisation), source);
       });
     case 'terminal':
@@ -154,7 +155,7 @@ function detectorStage(stage: DetectorStage, thresholds: Thresholds): StageProce
  * input (see StageRunnerDeps.upstreamCaughtUp).
  */
 export async function runDetectors(deps: Omit<StageRunnerDeps, 'groupId' | 'transactionalId'> & {
-  instanceId: string; thresholds: Thresholds; upstreamCaughtUp: (topic: string) => Promise<boolean>;
+  instanceId: string; thresholds: Thresholds; partitions: number; upstreamCaughtUp: (topic: string) => Promise<boolean>;
 }, stages: readonly DetectorStage[] = detectorStages): Promise<RunningStage[]> {
   const running: RunningStage[] = [];
   for (const stage of stages) {
@@ -162,7 +163,7 @@ export async function runDetectors(deps: Omit<StageRunnerDeps, 'groupId' | 'tran
       ...deps,
       groupId: detectorGroupId(stage),
       transactionalId: `posguard-detectors-${stage}-${deps.instanceId}`,
-    }, detectorStage(stage, deps.thresholds)));
+    }, detectorStage(stage, deps.thresholds, deps.partitions)));
   }
   return running;
 }

@@ -15,10 +15,16 @@ export const thresholdSpecs = {
   fallbackMerchantsToAlert: { default: 2, why: 'One failed chip read is often a dirty chip; stripe reads of a chip card at two different merchants within the window is a clone being used.' },
   fallbackWindowDays: { default: 7, why: 'Clones are cashed out within days of first use.' },
   clonedCardSuppressionDays: { default: 7, why: 'One verdict per card per episode: later signals of the same clone add nothing an analyst needs.' },
-  // amount-anomaly
-  amountAnomalyMultiple: { default: 15, why: 'Fifteen times a card\'s usual ticket is far outside ordinary variation (log-normal spend has sigma about 0.8).' },
-  amountAnomalyMinMinor: { default: 150_000, why: 'Below 1,500.00 an unusual purchase is not worth an analyst\'s time.' },
-  amountAnomalyMinHistory: { default: 10, why: 'A baseline needs at least ten purchases.' },
+  // card-behaviour
+  cardProfileHighSpreads: { default: 2.5, why: 'A purchase 2.5 spreads above the card\'s usual log-amount for that kind of purchase happens about once in a hundred genuine purchases: unusual, not yet alarming alone.' },
+  cardProfileLowSpreads: { default: 6, why: 'Small purchases are common (a coffee on a card that buys groceries), so only amounts six spreads below the habit count: a fuel pump or web shop tested with a token amount.' },
+  cardProfilePriorPurchases: { default: 10, why: 'Weight, in purchases, of the population\'s habit for a kind of purchase: after ten purchases of that kind the card\'s own habit counts as much as everybody\'s.' },
+  cardProfileRareHourShare: { default: 0.9, why: 'An hour is rare for a card when it saw fewer purchases than 0.9 of an even spread over the day.' },
+  cardProfileRareHourWeight: { default: 0.5, why: 'An unusual amount at an hour the card rarely uses counts one and a half.' },
+  cardProfileNewKindWeight: { default: 0, why: 'A first purchase in a new kind of merchant adds this much; genuine cards try new shops often enough that it is off by default (measured: it cost precision on an independent stream).' },
+  cardProfileBurstHours: { default: 24, why: 'Stolen card details are spent within a day; a card holder\'s odd purchases are spread over weeks.' },
+  cardProfileBurstScore: { default: 3, why: 'Three unusual purchases in the window (two at rare hours): one or two are a holiday or a new sofa.' },
+  cardProfileSuppressionDays: { default: 7, why: 'One verdict per card per episode.' },
   // skimming-cluster
   compromiseLookbackDays: { default: 60, why: 'Skimmed data is typically cashed out within weeks; visits older than 60 days before the first fraud are not suspects.' },
   cppWindowDays: { default: 7, why: 'Skimmers stay on a terminal days, not months; compromised visits concentrate in such a window.' },
@@ -89,4 +95,27 @@ export function thresholdsFromEnv(env: Readonly<Record<string, string | undefine
       { variables: problems.map((p) => p.slice(0, p.indexOf(':'))) });
   }
   return Object.freeze(values) as Thresholds;
+}
+
+/**
+ * Threshold overrides from a JSON object (`{"cardProfileBurstScore": 4}`; the variable names
+ * `POSGUARD_THRESHOLD_*` are accepted too) on top of `base` environment variables. Unknown names fail.
+ */
+export function thresholdsWithOverrides(base: Readonly<Record<string, string | undefined>>, overrides: unknown, source: string): Thresholds {
+  if (overrides === null || typeof overrides !== 'object' || Array.isArray(overrides)) {
+    throw new PosguardError('POSGUARD_ERR_CONFIG_INVALID', `${source}: thresholds must be a JSON object of name → number`);
+  }
+  const byEnvName = new Map((Object.keys(thresholdSpecs) as ThresholdName[]).map((name) => [envNameOf(name), name]));
+  const env: Record<string, string | undefined> = { ...base };
+  const unknown: string[] = [];
+  for (const [key, value] of Object.entries(overrides)) {
+    const name = Object.hasOwn(thresholdSpecs, key) ? key as ThresholdName : byEnvName.get(key);
+    if (name === undefined) unknown.push(key);
+    else env[envNameOf(name)] = String(value);
+  }
+  if (unknown.length > 0) {
+    throw new PosguardError('POSGUARD_ERR_CONFIG_INVALID', `${source}: unknown threshold ${unknown.map((u) => JSON.stringify(u)).join(', ')} (see docs/DETECTORS.md)`,
+      { variables: unknown });
+  }
+  return thresholdsFromEnv(env);
 }

@@ -30,7 +30,7 @@ export async function startPipeline(deps: {
   const { platform, config, logger, metrics } = deps;
   const common = { transport: platform.transport, serdes: platform.serdes, metrics, instanceId: config.instanceId, partitionIdleMs: config.partitionIdleMs };
   const enricher = await runEnricher({ ...common, logger: logger.child({ service: 'enricher' }) });
-  const detectors = await runDetectors({ ...common, service: 'detectors', logger: logger.child({ service: 'detectors' }), thresholds: deps.thresholds,
+  const detectors = await runDetectors({ ...common, service: 'detectors', logger: logger.child({ service: 'detectors' }), thresholds: deps.thresholds, partitions: config.partitions,
     upstreamCaughtUp: upstreamCaughtUp(platform.transport) });
   const sink = deps.clickhouse === undefined ? undefined : await runSink({
     ...common, logger: logger.child({ service: 'sink' }), clickhouse: deps.clickhouse, database: config.clickhouseDatabase,

@@ -5,6 +5,7 @@
  */
 import type { FraudAlert } from '../core/records.ts';
 import type { ParsedRecord } from '../core/jsonl/record-line.ts';
+import { keyPartitioner } from '../core/transport/key-partition.ts';
 import { DetectionEngine } from '../detectors/engine.ts';
 import { authorisationInput, outcomeInput } from '../detectors/inputs.ts';
 import type { Thresholds } from '../detectors/thresholds.ts';
@@ -15,8 +16,9 @@ export class ReplayPipeline {
   private readonly engine: DetectionEngine;
   readonly counts = { authorisation: 0, merchant: 0, terminal: 0, outcome: 0 };
 
-  constructor(thresholds: Thresholds, onAlert: (alert: FraudAlert) => void) {
-    this.engine = new DetectionEngine(thresholds, onAlert);
+  /** `partitions`: of the card-keyed topics, so per-partition state matches the distributed run. */
+  constructor(thresholds: Thresholds, partitions: number, onAlert: (alert: FraudAlert) => void) {
+    this.engine = new DetectionEngine(thresholds, keyPartitioner(partitions), onAlert);
   }
 
   get lateInputs(): number {

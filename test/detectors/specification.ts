@@ -7,14 +7,17 @@
 import { expect } from 'vitest';
 import type { FraudAlert } from '../../services/core/records.ts';
 import type { ParsedRecord } from '../../services/core/jsonl/record-line.ts';
+import { loadConfig } from '../../services/core/config/config.ts';
 import { defaultThresholds, type Thresholds } from '../../services/detectors/thresholds.ts';
 import { ReplayPipeline } from '../../services/replay/replay-pipeline.ts';
+
+const defaultPartitions = loadConfig({}).partitions;
 
 export type SpecRecord = Extract<ParsedRecord, { ok: true }>;
 
 function run(records: readonly SpecRecord[], thresholds: Thresholds): FraudAlert[] {
   const alerts: FraudAlert[] = [];
-  const pipeline = new ReplayPipeline(thresholds, (a) => alerts.push(a));
+  const pipeline = new ReplayPipeline(thresholds, defaultPartitions, (a) => alerts.push(a));
   for (const r of records) pipeline.feed(r);
   pipeline.finish();
   return alerts;

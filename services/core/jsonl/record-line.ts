@@ -9,34 +9,59 @@ import type { AuthorisationEvent, CardOutcome, FieldError, MerchantProfile, Term
 import { isRecordKind, recordKinds } from './record-kinds.ts';
 
 export type ParsedRecord =
-  | { readonly ok: true; readonly kind: 'authorisation'; readonly record: AuthorisationEvent }
-  | { readonly ok: true; readonly kind: 'merchant'; readonly record: MerchantProfile }
-  | { readonly ok: true; readonly kind: 'terminal'; readonly record: TerminalProfile }
-  | { readonly ok: true; readonly kind: 'outcome'; readonly record: CardOutcome }
-  | { readonly ok: false; readonly kind: string | undefined; readonly message: string; readonly fieldErrors: FieldError[] };
+  | { readonly ok: true; readonly kind: 'authorisation'; readonly record: AuthorisationEvent; readonly unknownFields?: readonly string[] }
+  | { readonly ok: true; readonly kind: 'merchant'; readonly record: MerchantProfile; readonly unknownFields?: readonly string[] }
+  | { readonly ok: true; readonly kind: 'terminal'; readonly record: TerminalProfile; readonly unknownFields?: readonly string[] }
+  | { readonly ok: true; readonly kind: 'outcome'; readonly record: CardOutcome; readonly unknownFields?: readonly string[] }
+  | { readonly ok: false; readonly kind: string | undefined; readonly reason: LineRejection; readonly message: string; readonly fieldErrors: FieldError[] };
 
-export function parseRecordLine(catalog: SchemaCatalog, line: string): ParsedRecord {
+/** Why a line was refused: stable words, counted per reason by replay and backtest. */
+export type LineRejection = 'NOT_JSON' | 'NOT_AN_OBJECT' | 'UNKNOWN_TYPE' | 'INVALID_RECORD' | 'UNKNOWN_FIELD';
+
+export interface ParseOptions {
+  /**
+   * Unknown top-level fields are an error by default: a misspelled `disputedEventIds` would
+   * otherwise silently read as "no disputed events". Lenient parsing accepts the record and lists
+   * the unknown fields (`unknownFields`) for the caller to count.
+   */
+  readonly lenient?: boolean;
+}
+
+export function parseRecordLine(catalog: SchemaCatalog, line: string, options: ParseOptions = {}): ParsedRecord {
   let json: unknown;
   try {
     json = JSON.parse(line);
   } catch (error) {
-    return { ok: false, kind: undefined, message: `not JSON: ${(error as Error).message}`, fieldErrors: [] };
+    return { ok: false, kind: undefined, reason: 'NOT_JSON', message: `not JSON: ${(error as Error).message}`, fieldErrors: [] };
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-    return { ok: false, kind: undefined, message: 'a line must hold one JSON object', fieldErrors: [] };
+    return { ok: false, kind: undefined, reason: 'NOT_AN_OBJECT', message: 'a line must hold one JSON object', fieldErrors: [] };
   }
   const { type, ...fields } = json as Record<string, unknown>;
   if (!isRecordKind(type)) {
     return {
-      ok: false, kind: typeof type === 'string' ? type : undefined,
+      ok: false, kind: typeof type === 'string' ? type : undefined, reason: 'UNKNOWN_TYPE',
       message: `"type" must be one of ${Object.keys(recordKinds).join(', ')}`, fieldErrors: [{ path: 'type', message: `got ${JSON.stringify(type)}` }],
     };
   }
-  const parsed = fromJsonForm(catalog.type(recordKinds[type].recordName), fields);
-  if (!parsed.ok) {
-    return { ok: false, kind: type, message: `not a valid ${recordKinds[type].recordName}: ${parsed.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, fieldErrors: parsed.errors };
+  const recordType = catalog.type(recordKinds[type].recordName);
+  const known = new Set((recordType as unknown as { fields: { name: string }[] }).fields.map((f) => f.name));
+  const unknownFields = Object.keys(fields).filter((name) => !known.has(name));
+  if (unknownFields.length > 0 && options.lenient !== true) {
+    return {
+      ok: false, kind: type, reason: 'UNKNOWN_FIELD',
+      message: `${recordKinds[type].recordName} has no field ${unknownFields.map((f) => JSON.stringify(f)).join(', ')} (misspelled? --lenient accepts it with a warning)`,
+      fieldErrors: unknownFields.map((path) => ({ path, message: 'unknown field' })),
+    };
   }
-  return { ok: true, kind: type, record: parsed.value } as ParsedRecord;
+  const parsed = fromJsonForm(recordType, fields);
+  if (!parsed.ok) {
+    return {
+      ok: false, kind: type, reason: 'INVALID_RECORD',
+      message: `not a valid ${recordKinds[type].recordName}: ${parsed.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, fieldErrors: parsed.errors,
+    };
+  }
+  return { ok: true, kind: type, record: parsed.value, ...(unknownFields.length > 0 ? { unknownFields } : {}) } as ParsedRecord;
 }
 
 export function recordLine(kind: string, record: unknown): string {

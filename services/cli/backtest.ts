@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../core/config/config.ts';
+import { loadSchemaCatalog } from '../core/codec/schema-catalog.ts';
+import type { FraudAlert } from '../core/records.ts';
+import { ConfirmedFraud, compareAlerts, scoreBacktest, type AlertChanges, type BacktestScore } from '../backtest/score.ts';
+import { thresholdsFromEnv, thresholdsWithOverrides, type Thresholds } from '../detectors/thresholds.ts';
+import { ReplayPipeline } from '../replay/replay-pipeline.ts';
+import { readRecordedStream, readReport } from '../replay/recorded-stream.ts';
+import { UsageError, positiveInteger, recordedStreamFlags, recordedStreamOptionsFrom, recordedStreamUsage } from './arguments.ts';
+import type { Command } from './main.ts';
+
+export const backtestCommand: Command = {
+  summary: 'replay a recorded stream and score every detector and reason code against its confirmed outcomes',
+  usage: 'usage: posguard backtest --input <events.jsonl[.gz]> [--profiles <profiles.jsonl[.gz]>] [--outcome-delay-days <n>]\n' +
+    '                         [--compare <thresholds.json>] [--json] [--rejected <file>] [--lenient] [--max-rejected-share <0..1>]\n\n' +
+    `${recordedStreamUsage}\n\n` +
+    'Confirmed fraud is what the stream\'s own outcomes say: CONFIRMED_FRAUD, fraud-related CHARGEBACK and LOST_STOLEN,\n' +
+    'with the authorisations they dispute. A card, terminal or merchant with disputed authorisations is found when an\n' +
+    'alert on it was detected between its first disputed authorisation and its last one plus --outcome-delay-days\n' +
+    '(default 7); earlier alerts do not count. Precision is found subjects over alerted subjects.\n' +
+    '--compare runs a second threshold set (a JSON object of threshold names to numbers, see docs/DETECTORS.md) over\n' +
+    'the same stream and shows its scores and the alerts gained and lost per detector.',
+  async run(args) {
+    const { values } = parseArgs({
+      args, options: { ...recordedStreamFlags, 'outcome-delay-days': { type: 'string' }, compare: { type: 'string' }, json: { type: 'boolean' } },
+    });
+    const options = recordedStreamOptionsFrom(values);
+    const outcomeDelayDays = positiveInteger('--outcome-delay-days', values['outcome-delay-days'], 7);
+    const runs: { name: string; thresholds: Thresholds; alerts: FraudAlert[]; pipeline?: ReplayPipeline }[] = [
+      { name: 'current thresholds', thresholds: thresholdsFromEnv(process.env), alerts: [] },
+    ];
+    if (values.compare !== undefined) {
+      let overrides: unknown;
+      try {
+        overrides = JSON.parse(readFileSync(values.compare, 'utf8'));
+      } catch (error) {
+        throw new UsageError(`--compare ${values.compare}: ${(error as Error).message}`);
+      }
+      runs.push({ name: values.compare, thresholds: thresholdsWithOverrides(process.env, overrides, values.compare), alerts: [] });
+    }
+    const partitions = loadConfig().partitions;
+    for (const r of runs) r.pipeline = new ReplayPipeline(r.thresholds, partitions, (alert) => r.alerts.push(alert));
+    const fraud = new ConfirmedFraud();
+    const started = Date.now();
+    const summary = await readRecordedStream(loadSchemaCatalog(), options.paths, options, (record) => {
+      if (record.kind === 'authorisation') fraud.authorisation(record.record);
+      else if (record.kind === 'outcome') fraud.outcome(record.record);
+      for (const r of runs) r.pipeline!.feed(record);
+    });
+    for (const r of runs) r.pipeline!.finish();
+    const windows = fraud.windowsBySubject();
+    const scores = runs.map((r) => ({ name: r.name, alerts: r.alerts.length, score: scoreBacktest(r.alerts, windows, outcomeDelayDays) }));
+    const changes = runs.length > 1 ? compareAlerts(runs[0]!.alerts, runs[1]!.alerts) : undefined;
+    if (values.json === true) {
+      process.stdout.write(`${JSON.stringify({ input: summary, outcomesConfirmingFraud: fraud.outcomesConfirmingFraud, unknownDisputedEvents: fraud.unknownDisputedEvents, runs: scores, changes }, null, 2)}\n`);
+      return 0;
+    }
+    const out: string[] = [readReport(summary),
+      `${fraud.outcomesConfirmingFraud} outcomes confirm fraud${fraud.unknownDisputedEvents > 0 ? ` (${fraud.unknownDisputedEvents} disputed event ids are not in the stream)` : ''}; ` +
+      `scored in ${((Date.now() - started) / 1000).toFixed(1)}s`];
+    for (const s of scores) out.push('', `## ${s.name}: ${s.alerts} alerts`, '', scoreTable(s.score));
+    if (changes !== undefined) out.push('', `## alerts gained and lost with ${runs[1]!.name}`, '', changesTable(changes));
+    process.stdout.write(`${out.join('\n')}\n`);
+    return 0;
+  },
+};
+
+const ratio = (x: number) => x.toFixed(3);
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]) => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+function scoreTable(score: BacktestScore): string {
+  return table(
+    ['subject', 'detector', 'reason code', 'with fraud', 'alerted', 'found', 'no fraud', 'recall', 'precision', 'median h'],
+    score.rows.map((r) => [
+      r.subjectType, r.detector === '*' ? 'all detectors' : r.detector, r.reasonCode === '*' ? 'all' : r.reasonCode,
+      String(r.subjectsWithConfirmedFraud), String(r.alertedSubjects), String(r.found), String(r.alertedWithoutFraud),
+      ratio(r.recall), ratio(r.precision), r.medianHoursToAlert === null ? '-' : r.medianHoursToAlert.toFixed(1),
+    ]),
+  );
+}
+
+function changesTable(changes: readonly AlertChanges[]): string {
+  return table(['detector', '', '', 'base', 'compared', 'gained', 'lost'],
+    changes.map((c) => [c.detector, '', '', String(c.base), String(c.compared), String(c.gained.length), String(c.lost.length)]));
+}

@@ -1,0 +1,236 @@
+/**
+ * Card behaviour (SPEC §3.4, amount anomaly, grown into a profile), subject CARD: a burst of
+ * purchases that each break the card's own habits — account takeover, a stolen card number
+ * spent card-not-present, a card tested at a fuel pump before it is emptied.
+ *
+ * Each card keeps a profile learned from its own approved purchases:
+ * - its amounts per kind of purchase (merchant category × card present or not), as the mean and
+ *   spread of log-amounts. While a card has few purchases of a kind, the estimate is shrunk toward
+ *   the population of that kind (`cardProfilePriorPurchases` pseudo-purchases), so a new card is
+ *   judged against what such purchases usually cost, and an old one against itself;
+ * - its hours of day (24 counters, halved when they grow, so habits can change);
+ * - which kinds of purchase it makes at all, and how many purchases a day.
+ *
+ * A purchase is *unusual* when its amount is far from the card's habit for that kind of purchase
+ * (`cardProfileHighSpreads` spreads above, or `cardProfileLowSpreads` below: small amounts are
+ * common, so far fewer count), and more unusual at an hour the card rarely uses or in a kind of
+ * purchase it never made. A verdict is raised when the unusual purchases within
+ * `cardProfileBurstHours` add up to `cardProfileBurstScore`: one odd purchase is a card holder's
+ * holiday; several in a day is somebody else spending. Unusual purchases are not learned, so a
+ * fraudster cannot teach the profile his habits. No absolute amount appears anywhere: every
+ * threshold is a multiple of a spread or a share.
+ *
+ * Population statistics are kept per card shard (the card's partition), so that the card stage
+ * can run as several instances and still give the same verdicts as one process.
+ */
+import { DAY_MS } from '../../core/geo.ts';
+import type { EnrichedAuthorisation } from '../../core/records.ts';
+import { fmt, type Verdict } from '../kernel/alert.ts';
+import type { Thresholds } from '../thresholds.ts';
+
+export const CARD_BEHAVIOUR = 'card-behaviour';
+export const CARD_BEHAVIOUR_VERSION = '2.0.0';
+
+const HOUR_MS = 3_600_000;
+/** A card's own statistics stop growing their weight here: older habits fade. */
+const cardMemory = 50;
+/** The population's statistics fade over this many purchases of a kind. */
+const populationMemory = 100_000;
+/** Population statistics need this many purchases of a kind before they serve as a prior. */
+const populationMinPurchases = 50;
+/** Kinds of purchase remembered per card; the least used is forgotten first. */
+const maxKindsPerCard = 16;
+/** Hour counters are halved when they reach this total. */
+const hourMemory = 400;
+/** The card's hour profile needs this many purchases before an hour can be called rare. */
+const hourMinPurchases = 20;
+/** No spread is taken as narrower than this (log units, about ±10%): prices vary. */
+const minSpread = 0.1;
+/** Unusual purchases kept per card while they are inside the burst window. */
+const maxBurstEntries = 50;
+
+/** Running mean and variance of log-amounts; after `memory` purchases, an exponential average. */
+export interface LogAmountStatistics {
+  n: number;
+  mean: number;
+  variance: number;
+}
+
+function learn(s: LogAmountStatistics, x: number, memory: number): void {
+  if (s.n < memory) s.n++;
+  const d = x - s.mean;
+  s.mean += d / s.n;
+  s.variance += (d * d * (s.n - 1) / s.n - s.variance) / s.n;
+}
+
+interface UnusualPurchase {
+  readonly eventId: string;
+  readonly time: number;
+  readonly amountMinor: number;
+  readonly currency: string;
+  readonly usualMinor: number;
+  readonly spreads: number;
+  readonly hour: number;
+  readonly rareHour: boolean;
+  readonly newKind: boolean;
+  readonly score: number;
+}
+
+export interface CardProfile {
+  readonly kinds: Map<string, LogAmountStatistics>;
+  readonly hours: number[];
+  hoursTotal: number;
+  purchases: number;
+  firstPurchaseAt: number;
+  readonly unusual: UnusualPurchase[];
+  suppressedUntil: number;
+}
+
+export function initialCardProfile(): CardProfile {
+  return {
+    kinds: new Map(), hours: new Array<number>(24).fill(0), hoursTotal: 0, purchases: 0,
+    firstPurchaseAt: Number.NaN, unusual: [], suppressedUntil: Number.NEGATIVE_INFINITY,
+  };
+}
+
+/** What all cards of one shard spend per kind of purchase: the prior for cards that have little history. */
+export class PopulationProfile {
+  private readonly kinds = new Map<string, LogAmountStatistics>();
+
+  get(shard: number, kind: string): LogAmountStatistics | undefined {
+    const s = this.kinds.get(`${shard}|${kind}`);
+    return s !== undefined && s.n >= populationMinPurchases ? s : undefined;
+  }
+
+  learn(shard: number, kind: string, x: number): void {
+    const key = `${shard}|${kind}`;
+    let s = this.kinds.get(key);
+    if (s === undefined) {
+      s = { n: 0, mean: 0, variance: 0 };
+      this.kinds.set(key, s);
+    }
+    learn(s, x, populationMemory);
+  }
+}
+
+const kindOf = (mcc: string, cardPresent: boolean) => `${mcc}${cardPresent ? '' : ' CNP'}`;
+
+function hourOf(e: EnrichedAuthorisation): number {
+  const local = e.features.localMinuteOfDay;
+  return local === null ? Math.floor(e.authorisation.eventTime / HOUR_MS) % 24 : Math.floor(local / 60);
+}
+
+export function evolveCardBehaviour(
+  profile: CardProfile, population: PopulationProfile, shard: number, e: EnrichedAuthorisation, t: Thresholds,
+): Verdict | undefined {
+  const a = e.authorisation;
+  if ((a.transactionType !== 'PURCHASE' && a.transactionType !== 'CASH_ADVANCE') || a.amountMinor <= 0) return undefined;
+  const kind = kindOf(a.mcc, a.cardPresent);
+  const x = Math.log(a.amountMinor);
+  const own = profile.kinds.get(kind);
+  const prior = population.get(shard, kind);
+  const n = own?.n ?? 0;
+  const k = t.cardProfilePriorPurchases;
+  const hour = hourOf(e);
+
+  let spreads = 0;
+  let usual = Number.NaN;
+  if (prior !== undefined || n >= k) {
+    const pn = prior === undefined ? 0 : k;
+    const mean = ((own?.mean ?? 0) * n + (prior?.mean ?? 0) * pn) / (n + pn);
+    const variance = ((own?.variance ?? 0) * n + (prior?.variance ?? 0) * pn) / (n + pn);
+    spreads = (x - mean) / Math.max(Math.sqrt(variance), minSpread);
+    usual = Math.exp(mean);
+  }
+  const high = spreads >= t.cardProfileHighSpreads;
+  const low = spreads <= -t.cardProfileLowSpreads;
+
+  let verdict: Verdict | undefined;
+  if (high || low) {
+    const knowsHours = profile.hoursTotal >= hourMinPurchases;
+    const rareHour = knowsHours && (profile.hours[hour]! + 1) / (profile.hoursTotal + 24) < t.cardProfileRareHourShare / 24;
+    const newKind = profile.purchases >= hourMinPurchases && own === undefined;
+    const score = 1 + (rareHour ? t.cardProfileRareHourWeight : 0) + (newKind ? t.cardProfileNewKindWeight : 0);
+    const burst = profile.unusual;
+    const from = a.eventTime - t.cardProfileBurstHours * HOUR_MS;
+    while (burst.length > 0 && (burst[0]!.time <= from || burst.length >= maxBurstEntries)) burst.shift();
+    burst.push({
+      eventId: a.eventId, time: a.eventTime, amountMinor: a.amountMinor, currency: a.currency, usualMinor: usual, spreads,
+      hour, rareHour, newKind, score,
+    });
+    const total = burst.reduce((sum, p) => sum + p.score, 0);
+    if (total >= t.cardProfileBurstScore && a.eventTime >= profile.suppressedUntil) {
+      profile.suppressedUntil = a.eventTime + t.cardProfileSuppressionDays * DAY_MS;
+      verdict = burstVerdict(profile, e, burst, total, t);
+    }
+  } else if (a.responseCode === '00') {
+    learnPurchase(profile, population, shard, kind, x, hour, a.eventTime);
+  }
+  return verdict;
+}
+
+function learnPurchase(profile: CardProfile, population: PopulationProfile, shard: number, kind: string, x: number, hour: number, time: number): void {
+  let own = profile.kinds.get(kind);
+  if (own === undefined) {
+    if (profile.kinds.size >= maxKindsPerCard) forgetLeastUsedKind(profile.kinds);
+    own = { n: 0, mean: 0, variance: 0 };
+    profile.kinds.set(kind, own);
+  }
+  learn(own, x, cardMemory);
+  population.learn(shard, kind, x);
+  if (profile.hoursTotal >= hourMemory) {
+    profile.hoursTotal = 0;
+    for (let h = 0; h < 24; h++) profile.hoursTotal += (profile.hours[h] = Math.floor(profile.hours[h]! / 2));
+  }
+  profile.hours[hour]!++;
+  profile.hoursTotal++;
+  if (profile.purchases === 0) profile.firstPurchaseAt = time;
+  profile.purchases++;
+}
+
+function forgetLeastUsedKind(kinds: Map<string, LogAmountStatistics>): void {
+  let least: string | undefined;
+  for (const [kind, s] of kinds) if (least === undefined || s.n < kinds.get(least)!.n) least = kind;
+  if (least !== undefined) kinds.delete(least);
+}
+
+function burstVerdict(profile: CardProfile, e: EnrichedAuthorisation, burst: readonly UnusualPurchase[], total: number, t: Thresholds): Verdict {
+  const a = e.authorisation;
+  const above = burst.filter((p) => p.spreads > 0).length;
+  const below = burst.length - above;
+  const rareHours = burst.filter((p) => p.rareHour).length;
+  const newKinds = burst.filter((p) => p.newKind).length;
+  const reasonCodes = ['UNUSUAL_SPENDING_BURST'];
+  if (above > 0) reasonCodes.push('AMOUNT_ABOVE_CARD_HABIT');
+  if (below > 0) reasonCodes.push('AMOUNT_BELOW_CARD_HABIT');
+  if (rareHours > 0) reasonCodes.push('UNUSUAL_HOUR_FOR_CARD');
+  if (newKinds > 0) reasonCodes.push('NEW_KIND_OF_PURCHASE_FOR_CARD');
+  const usualPerDay = profile.purchases === 0 ? 0 : profile.purchases / Math.max(1, (a.eventTime - profile.firstPurchaseAt) / DAY_MS);
+  const largest = burst.reduce((m, p) => (Math.abs(p.spreads) > Math.abs(m.spreads) ? p : m));
+  const examples = burst.slice(0, 3).map((p) =>
+    `${fmt.money(p.amountMinor, p.currency)} at ${String(p.hour).padStart(2, '0')}h (usual ${fmt.money(Math.round(p.usualMinor), p.currency)})`);
+  const extras = [rareHours > 0 ? `${rareHours} at hours it rarely uses` : '', newKinds > 0 ? `${newKinds} of a kind it never bought` : '']
+    .filter((s) => s !== '');
+  return {
+    detector: CARD_BEHAVIOUR,
+    detectorVersion: CARD_BEHAVIOUR_VERSION,
+    subjectType: 'CARD',
+    subjectId: a.cardToken,
+    windowStart: burst[0]!.time,
+    windowEnd: a.eventTime,
+    score: Math.min(0.95, 0.5 + 0.1 * (total - t.cardProfileBurstScore) + 0.05 * Math.min(4, Math.abs(largest.spreads) - t.cardProfileHighSpreads)),
+    evidenceEventIds: burst.map((p) => p.eventId),
+    reasonCodes,
+    explanation: `Card ${a.bin}…${a.last4} made ${burst.length} purchases within ${fmt.int((a.eventTime - burst[0]!.time) / HOUR_MS)} h far from its habit ` +
+      `(${above} above, ${below} below its usual amount for that kind of purchase${extras.length > 0 ? `; ${extras.join(', ')}` : ''}): ` +
+      `${examples.join(', ')}${burst.length > 3 ? ', …' : ''}. Largest departure ${fmt.dec(Math.abs(largest.spreads))} spreads ` +
+      `(limits ${t.cardProfileHighSpreads} above, ${t.cardProfileLowSpreads} below); burst score ${fmt.dec(total)} of ${t.cardProfileBurstScore}; ` +
+      `${profile.purchases} purchases learned, ${fmt.dec(usualPerDay)} a day.`,
+    measurements: {
+      unusualPurchases: burst.length, aboveHabit: above, belowHabit: below, atRareHours: rareHours, newKinds,
+      burstScore: total, largestSpreads: largest.spreads, largestAmountMinor: largest.amountMinor, usualAmountMinor: largest.usualMinor,
+      purchasesLearned: profile.purchases, usualPurchasesPerDay: usualPerDay,
+    },
+    detectedAt: a.eventTime,
+  };
+}
