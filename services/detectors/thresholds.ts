@@ -16,14 +16,14 @@ export const thresholdSpecs = {
   fallbackWindowDays: { default: 7, why: 'Clones are cashed out within days of first use.' },
   clonedCardSuppressionDays: { default: 7, why: 'One verdict per card per episode: later signals of the same clone add nothing an analyst needs.' },
   // card-behaviour
-  cardProfileHighSpreads: { default: 2.5, why: 'A purchase 2.5 spreads above the card\'s usual log-amount for that kind of purchase happens about once in a hundred genuine purchases: unusual, not yet alarming alone.' },
-  cardProfileLowSpreads: { default: 6, why: 'Small purchases are common (a coffee on a card that buys groceries), so only amounts six spreads below the habit count: a fuel pump or web shop tested with a token amount.' },
+  cardProfileHighSpreads: { default: 2.2, why: 'A purchase 2.2 spreads above the card\'s usual log-amount for that kind of purchase happens about twice in a hundred genuine purchases: unusual, not alarming alone.' },
+  cardProfileLowSpreads: { default: 5, why: 'Small purchases are common (a coffee on a card that buys groceries), so only amounts five spreads below the habit count: a fuel pump or web shop tested with a token amount.' },
   cardProfilePriorPurchases: { default: 10, why: 'Weight, in purchases, of the population\'s habit for a kind of purchase: after ten purchases of that kind the card\'s own habit counts as much as everybody\'s.' },
   cardProfileRareHourShare: { default: 0.9, why: 'An hour is rare for a card when it saw fewer purchases than 0.9 of an even spread over the day.' },
   cardProfileRareHourWeight: { default: 0.5, why: 'An unusual amount at an hour the card rarely uses counts one and a half.' },
   cardProfileNewKindWeight: { default: 0, why: 'A first purchase in a new kind of merchant adds this much; genuine cards try new shops often enough that it is off by default (measured: it cost precision on an independent stream).' },
   cardProfileBurstHours: { default: 24, why: 'Stolen card details are spent within a day; a card holder\'s odd purchases are spread over weeks.' },
-  cardProfileBurstScore: { default: 3, why: 'Three unusual purchases in the window (two at rare hours): one or two are a holiday or a new sofa.' },
+  cardProfileBurstScore: { default: 3.5, why: 'Four unusual purchases in the window, or three with one at a rare hour: one or two are a holiday or a new sofa, and genuine cards reach three now and then.' },
   cardProfileSuppressionDays: { default: 7, why: 'One verdict per card per episode.' },
   // skimming-cluster
   compromiseLookbackDays: { default: 60, why: 'Skimmed data is typically cashed out within weeks; visits older than 60 days before the first fraud are not suspects.' },

@@ -6,14 +6,14 @@
 import type { FraudAlert } from '../core/records.ts';
 import type { Family, TruthSubject } from '../generator/stream.ts';
 
-/** Which family each detector reports for; amount-anomaly has no labelled scenario. */
+/** Which family each detector reports for; card-behaviour has no labelled scenario yet. */
 export const familyOfDetector: Readonly<Record<string, Family | undefined>> = {
   'skimming-cluster': 'skimming-cluster',
   'terminal-compromise': 'skimming-cluster',
   'cloned-card': 'cloned-card',
   'laundering-cashout': 'laundering-cashout',
   'card-testing': 'card-testing',
-  'amount-anomaly': undefined,
+  'card-behaviour': undefined,
 };
 
 export interface FamilyScore {

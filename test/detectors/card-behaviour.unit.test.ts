@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { spec, type SpecRecord } from './specification.ts';
+import { DAY, HOUR, MIN, T0, purchase, registry, tills } from './world.ts';
+
+const detector = 'card-behaviour';
+
+/** Thirty days of groceries from 12.00 to 60.00 between 09:00 and 18:00 Paris time: a card with clear habits. */
+const groceries = (o: { card?: string; currency?: string } = {}): SpecRecord[] => Array.from({ length: 30 }, (_, i) => {
+  const p = purchase({ card: o.card ?? 'tok-alice', at: T0 + i * DAY + ((i % 10) - 2) * HOUR, amountMinor: [1200, 1800, 2500, 3400, 4500, 6000, 2200][i % 7]! });
+  if (o.currency !== undefined) p.record.currency = o.currency;
+  return p;
+});
+
+/** `count` purchases of `amountMinor`, `gap` apart, starting `start` after the history. */
+const spree = (count: number, amountMinor: number, gap: number, start = 31 * DAY, terminal = tills.paris): SpecRecord[] =>
+  Array.from({ length: count }, (_, i) => purchase({ at: T0 + start + i * gap, amountMinor, terminal }));
+
+describe('card behaviour', () => {
+  it('UNUSUAL_SPENDING_BURST: four purchases of 400.00 in one afternoon on a card that buys groceries for 30.00', () => {
+    const [alert] = spec().given(...registry(), ...groceries()).when(...spree(4, 40_000, HOUR))
+      .then({ detector, subjectId: 'tok-alice', reasonCodes: ['UNUSUAL_SPENDING_BURST', 'AMOUNT_ABOVE_CARD_HABIT'] });
+    expect(alert!.evidenceEventIds).toHaveLength(4);
+    expect(alert!.measurements.unusualPurchases).toBe(4);
+    expect(alert!.measurements.usualAmountMinor).toBeGreaterThan(2000);
+    expect(alert!.measurements.usualAmountMinor).toBeLessThan(3500);
+    expect(alert!.explanation).toMatch(/4 purchases within 3 h far from its habit \(4 above.*400\.00 EUR at 11h \(usual \d+\.\d\d EUR\)/);
+  });
+
+  it('near miss: three purchases of 400.00 in one afternoon (a new sofa, a present, a dinner)', () => {
+    spec().given(...registry(), ...groceries()).when(...spree(3, 40_000, HOUR)).thenNothingFrom(detector);
+  });
+
+  it('near miss: four purchases of 400.00, one a day (spread over days, not a burst)', () => {
+    spec().given(...registry(), ...groceries()).when(...spree(4, 40_000, DAY + HOUR)).thenNothingFrom(detector);
+  });
+
+  it('UNUSUAL_HOUR_FOR_CARD: three unusual amounts at 03:00, an hour this card never uses, are enough', () => {
+    const [alert] = spec().given(...registry(), ...groceries()).when(...spree(3, 40_000, 20 * MIN, 30 * DAY + 16 * HOUR))
+      .then({ detector, reasonCodes: ['UNUSUAL_HOUR_FOR_CARD'] });
+    expect(alert!.measurements.atRareHours).toBe(3);
+    expect(alert!.explanation).toContain('3 at hours it rarely uses');
+  });
+
+  it('AMOUNT_BELOW_CARD_HABIT: a card tested with 1.00 four times at a shop where it spends 30.00', () => {
+    spec().given(...registry(), ...groceries()).when(...spree(4, 100, 10 * MIN))
+      .then({ detector, reasonCodes: ['AMOUNT_BELOW_CARD_HABIT'] });
+  });
+
+  it('near miss: four small purchases of 15.00 (half the habit is ordinary)', () => {
+    spec().given(...registry(), ...groceries()).when(...spree(4, 1500, 10 * MIN)).thenNothingFrom(detector);
+  });
+
+  it('near miss: a card with no history, in a stream with no population yet, is not judged', () => {
+    spec().given(...registry()).when(...spree(6, 400_000, 10 * MIN, 0)).thenNothingFrom(detector);
+  });
+
+  it('does not learn the burst: a second spree a week later is still unusual and raises a second verdict', () => {
+    const alerts = spec().given(...registry(), ...groceries()).when(...spree(4, 40_000, HOUR), ...spree(4, 40_000, HOUR, 39 * DAY)).alerts;
+    expect(alerts.filter((a) => a.detector === detector)).toHaveLength(2);
+  });
+
+  it('one verdict per episode: eight unusual purchases in a day give one alert', () => {
+    const alerts = spec().given(...registry(), ...groceries()).when(...spree(8, 40_000, HOUR)).alerts;
+    expect(alerts.filter((a) => a.detector === detector)).toHaveLength(1);
+  });
+
+  it('shows money in the record\'s currency', () => {
+    const [alert] = spec().given(...registry(), ...groceries({ currency: 'USD' }))
+      .when(...spree(4, 40_000, HOUR).map((r) => ({ ...r, record: { ...r.record, currency: 'USD' } }) as SpecRecord))
+      .then({ detector });
+    expect(alert!.explanation).toContain('400.00 USD');
+    expect(alert!.explanation).not.toContain('EUR');
+  });
+});
