@@ -6,7 +6,7 @@
 
 export type TransactionType = 'PURCHASE' | 'REFUND' | 'REVERSAL' | 'CASH_ADVANCE' | 'PRE_AUTH' | 'COMPLETION' | 'BALANCE_INQUIRY' | 'UNKNOWN';
 export type EntryMode = 'CHIP' | 'CONTACTLESS' | 'MAGSTRIPE' | 'FALLBACK' | 'MANUAL' | 'ECOM' | 'QR' | 'UNKNOWN';
-export type TerminalKind = 'ATTENDED_POS' | 'MPOS' | 'UNATTENDED' | 'SOFTPOS' | 'UNKNOWN';
+export type TerminalKind = 'ATTENDED_POS' | 'MPOS' | 'UNATTENDED' | 'SOFTPOS' | 'UNKNOWN' | 'VIRTUAL';
 export type TerminalStatus = 'ACTIVE' | 'SUSPENDED' | 'DECOMMISSIONED' | 'UNKNOWN';
 export type RiskTier = 'LOW' | 'MEDIUM' | 'HIGH' | 'UNKNOWN';
 export type OutcomeKind = 'CONFIRMED_FRAUD' | 'CHARGEBACK' | 'COMPLAINT' | 'LOST_STOLEN' | 'FALSE_POSITIVE' | 'UNKNOWN';

@@ -73,7 +73,8 @@ export function enrich(tables: ProfileTables, a: AuthorisationEvent): EnrichedAu
       : null,
     localMinuteOfDay: minute,
     outsideOpeningHours: merchant !== undefined && minute !== null && !isOpenAt(minute, merchant.openingHours),
-    cardNotPresentAtCardPresentTerminal: notPresent && terminal !== undefined,
+    // A virtual terminal exists to take card-not-present payments: no signal there.
+    cardNotPresentAtCardPresentTerminal: notPresent && terminal !== undefined && terminal.kind !== 'VIRTUAL',
     terminalInactive: terminal !== undefined && (terminal.status === 'SUSPENDED' || terminal.status === 'DECOMMISSIONED'),
   };
   return {

@@ -27,6 +27,11 @@ describe('transaction laundering and cash-out', () => {
     expect(alert!.explanation).toContain('transaction laundering');
   });
 
+  it('near miss: the same online sales through the merchant\'s VIRTUAL terminal, under its registered MCC', () => {
+    const sales = Array.from({ length: 25 }, (_, i) => purchase({ card: `tok-shopper-${i}`, at: T0 + (i % 6) * DAY + HOUR, entryMode: 'ECOM', terminal: tills.web, amountMinor: 3000 + i }));
+    spec().given(...registry()).when(...sales, later(T0 + 8 * DAY)).thenNothingFrom(detector);
+  });
+
   it('CASH_OUT_PAIR: one card, four purchases of exactly 1,000.00 at one merchant in a week', () => {
     spec().given(...registry()).when(...Array.from({ length: 4 }, (_, i) => purchase({ card: 'tok-mule', at: T0 + i * DAY, terminal: tills.jeweller, amountMinor: 100_000 })))
       .then({ detector, subjectId: 'tok-mule|m-jeweller', reasonCodes: ['CASH_OUT_PAIR'] });

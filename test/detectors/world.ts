@@ -21,7 +21,7 @@ function merchant(merchantId: string, city: string, latitude: number, longitude:
 
 function terminal(terminalId: string, m: MerchantProfile, kind: TerminalProfile['kind'] = 'ATTENDED_POS'): TerminalProfile {
   return {
-    terminalId, merchantId: m.merchantId, kind, capabilities: { chip: kind !== 'SOFTPOS', contactless: true, pinPad: true },
+    terminalId, merchantId: m.merchantId, kind, capabilities: { chip: kind !== 'SOFTPOS' && kind !== 'VIRTUAL', contactless: kind !== 'VIRTUAL', pinPad: kind !== 'VIRTUAL' },
     latitude: m.latitude, longitude: m.longitude, firmwareVersion: '4.2.1', firmwareHash: 'sha256:registered', status: 'ACTIVE',
     registeredAt: T0 - 400 * DAY, updatedAt: T0 - 10 * DAY,
   };
@@ -41,6 +41,7 @@ export const tills = {
   fuelPump: terminal('t-fuel-1', fuel, 'UNATTENDED'),
   jeweller: terminal('t-jeweller', jeweller),
   mobile: terminal('t-mobile', paris, 'MPOS'),
+  web: terminal('t-web', paris, 'VIRTUAL'),
 };
 
 /** The registry: every merchant and terminal profile above. */

@@ -65,7 +65,7 @@ const oneDecimal = new Intl.NumberFormat('en-GB', { maximumFractionDigits: 1 });
 export const fmt = {
   int: (x: number) => numberFormat.format(x),
   dec: (x: number) => oneDecimal.format(x),
-  money: (minor: number, currency = 'EUR') => `${(minor / 100).toLocaleString('en-GB', { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${currency}`,
+  money: (minor: number, currency: string) => `${(minor / 100).toLocaleString('en-GB', { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${currency}`,
   pct: (share: number) => `${Math.round(share * 100)}%`,
   minutes: (ms: number) => `${Math.round(ms / 60_000)} min`,
   date: (time: number) => new Date(time).toISOString().slice(0, 16).replace('T', ' '),

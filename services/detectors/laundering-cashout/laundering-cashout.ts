@@ -44,6 +44,8 @@ interface MerchantState {
   suppressedUntil: number;
   pairSuppressedUntil: Map<string, number>;
   lastSeen: number;
+  /** The currency of its latest authorisation: explanations show money the way the merchant is paid. */
+  currency: string;
 }
 
 const dayOf = (time: number) => Math.floor(time / DAY_MS);
@@ -63,7 +65,7 @@ export class LaunderingCashout {
     let s = this.merchants.get(a.merchantId);
     const day = dayOf(a.eventTime);
     if (s === undefined) {
-      s = { days: new Map(), registeredMcc: null, declaredTicket: null, suppressedUntil: Number.NEGATIVE_INFINITY, pairSuppressedUntil: new Map(), lastSeen: 0 };
+      s = { days: new Map(), registeredMcc: null, declaredTicket: null, suppressedUntil: Number.NEGATIVE_INFINITY, pairSuppressedUntil: new Map(), lastSeen: 0, currency: a.currency };
       this.merchants.set(a.merchantId, s);
     }
     if (e.merchant !== null) {
@@ -71,6 +73,7 @@ export class LaunderingCashout {
       s.declaredTicket = e.merchant.expectedAverageTicketMinor;
     }
     s.lastSeen = a.eventTime;
+    s.currency = a.currency;
 
     let bucket = s.days.get(day);
     if (bucket === undefined) {
@@ -171,7 +174,7 @@ export class LaunderingCashout {
     if (expected !== null && expected !== undefined) {
       const factor = median / expected;
       if (factor >= this.t.ticketMismatchFactor || factor <= 1 / this.t.ticketMismatchFactor) {
-        signals.push({ code: 'TICKET_MISMATCH', value: factor, sentence: `median ticket ${fmt.money(median)} is ${fmt.dec(factor)}× the ${fmt.money(expected)} usual for ${reference?.label ?? 'its declared business'}` });
+        signals.push({ code: 'TICKET_MISMATCH', value: factor, sentence: `median ticket ${fmt.money(median, s.currency)} is ${fmt.dec(factor)}× the ${fmt.money(expected, s.currency)} usual for ${reference?.label ?? 'its declared business'}` });
       }
     }
     const mcc = share(sum((d) => d.mccMismatch));

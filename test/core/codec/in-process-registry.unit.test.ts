@@ -63,3 +63,17 @@ describe('topic serdes over the in-process registry', () => {
       .toThrow(expect.objectContaining({ code: 'POSGUARD_ERR_CODEC_INVALID_RECORD', message: expect.stringContaining('kind') }));
   });
 });
+
+describe('the VIRTUAL terminal kind', () => {
+  it('is a BACKWARD-compatible change of TerminalProfile and EnrichedAuthorisation: both read records written before it', async () => {
+    const catalog = loadSchemaCatalog();
+    for (const recordName of ['TerminalProfile', 'EnrichedAuthorisation']) {
+      const current = catalog.standaloneSchema(recordName);
+      const before = current.replace(',"VIRTUAL"]', ']');
+      expect(before).not.toBe(current);
+      const registry = createInProcessSchemaRegistry();
+      const beforeId = await registry.register(`${recordName}-value`, before);
+      expect(await registry.register(`${recordName}-value`, current)).not.toBe(beforeId);
+    }
+  });
+});
