@@ -30,7 +30,9 @@ export const thresholdSpecs = {
   cppWindowDays: { default: 7, why: 'Skimmers stay on a terminal days, not months; compromised visits concentrate in such a window.' },
   cppMinCompromisedCards: { default: 5, why: 'Fewer distinct cards cannot separate a skimmer from chance overlap of everyday shopping.' },
   populationCompromiseRate: { default: 0.01, why: 'Share of cards compromised over the lookback in the population; the binomial baseline for a terminal.' },
-  cppAlpha: { default: 0.0001, why: 'With ~1,500 terminals tested per window, 1e-4 keeps chance clusters below one per run.' },
+  cppFalseDiscoveryRate: { default: 0.01, why: 'Benjamini–Hochberg over every terminal and merchant tested: at most about one named point of compromise in a hundred is chance.' },
+  cppReferencePriorVisits: { default: 500, why: 'Weight, in card visits, of the population rate in a subject\'s own reference rate: a quiet terminal\'s few visits do not make a rate of their own.' },
+  pointOfFraudAlpha: { default: 0.0001, why: 'Disputes are rarer than compromises and come with the transactions named: with ~1,500 terminals, 1e-4 keeps chance below one per run.' },
   pointOfFraudWindowDays: { default: 30, why: 'Disputes for a fake terminal or colluding merchant trickle in over weeks.' },
   pointOfFraudMinCards: { default: 3, why: 'Three distinct cardholders disputing the same terminal is a pattern, not bad luck.' },
   disputeBaseRate: { default: 0.002, why: 'Share of a terminal\'s cards that dispute a purchase as fraud in ordinary business.' },
@@ -89,6 +91,11 @@ export function thresholdsFromEnv(env: Readonly<Record<string, string | undefine
     const value = Number(raw);
     if (!Number.isFinite(value) || value < 0) problems.push(`${envNameOf(name)}: "${raw}" is not a non-negative number`);
     else values[name] = value;
+  }
+  // A misspelled or retired threshold must not be ignored in silence: the operator believes it applies.
+  const known = new Set((Object.keys(thresholdSpecs) as ThresholdName[]).map(envNameOf));
+  for (const variable of Object.keys(env).sort()) {
+    if (variable.startsWith('POSGUARD_THRESHOLD_') && !known.has(variable)) problems.push(`${variable}: no such threshold (see docs/DETECTORS.md)`);
   }
   if (problems.length > 0) {
     throw new PosguardError('POSGUARD_ERR_CONFIG_INVALID', `Invalid configuration:\n  ${problems.join('\n  ')}`,

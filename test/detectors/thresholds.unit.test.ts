@@ -11,11 +11,15 @@ describe('detector thresholds', () => {
   it('stop start-up on a malformed value, naming the variable', () => {
     let error: unknown;
     try {
-      thresholdsFromEnv({ POSGUARD_THRESHOLD_CPP_ALPHA: 'tiny' });
+      thresholdsFromEnv({ POSGUARD_THRESHOLD_CPP_FALSE_DISCOVERY_RATE: 'tiny' });
     } catch (e) {
       error = e;
     }
     expect(isPosguardError(error, 'POSGUARD_ERR_CONFIG_INVALID')).toBe(true);
-    expect((error as Error).message).toContain('POSGUARD_THRESHOLD_CPP_ALPHA: "tiny" is not a non-negative number');
+    expect((error as Error).message).toContain('POSGUARD_THRESHOLD_CPP_FALSE_DISCOVERY_RATE: "tiny" is not a non-negative number');
+  });
+
+  it('refuse a POSGUARD_THRESHOLD_* variable that names no threshold (a typo, or one retired)', () => {
+    expect(() => thresholdsFromEnv({ POSGUARD_THRESHOLD_CPP_ALPHA: '0.001' })).toThrow(/POSGUARD_THRESHOLD_CPP_ALPHA: no such threshold/);
   });
 });

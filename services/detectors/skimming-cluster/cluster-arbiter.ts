@@ -4,11 +4,16 @@
  * many for that place and time. The merchant stage proposes candidate clusters (a terminal or a
  * merchant, a window, its compromised cards and card visits) and reports per city and day how many
  * card visits there were and how many were by compromised cards. This stage, which sees all of it,
- * tests each candidate against the background compromise rate of its own city in the same window:
- * the city's visits without the candidate's own merchant and the merchants already named there,
- * never below the population rate. Skimmed cards live where the skimmer is, so a grocery in the
- * skimmer's town sees several of them without being the cause. The merchant stage tries several
- * window lengths, so α is divided by their number.
+ * tests each candidate against the largest of three compromise rates: the candidate's own
+ * visitors outside its window (skimming-cluster.ts: a shop next to a skimmer shares its victims
+ * every week, not only in the skimmer's days), its city's background in the same window (without
+ * the candidate's own merchant and the merchants already named there), and the population's.
+ *
+ * Thousands of terminals are tested, so chance alone would name some: a candidate is named only
+ * when its p-value passes Benjamini–Hochberg at `cppFalseDiscoveryRate` over every subject tested
+ * so far (each with its latest p-value), with p multiplied by the number of window lengths the
+ * merchant stage tried for it. Subjects with fewer than cppMinCompromisedCards compromised visitors
+ * are never candidates and not counted: they cannot reach significance anyway.
  *
  * A merchant is named with any terminal of its that is named: its terminal is where its customers'
  * cards were compromised, whether or not its other tills dilute the merchant's own figures.
@@ -22,7 +27,7 @@ import type { SubjectType } from '../../core/records.ts';
 import { fmt, type Verdict } from '../kernel/alert.ts';
 import { binomialTail } from '../kernel/statistics.ts';
 import type { Thresholds } from '../thresholds.ts';
-import { SKIMMING_CLUSTER, SKIMMING_CLUSTER_VERSION, type CityStatistic } from './skimming-cluster.ts';
+import { SKIMMING_CLUSTER, SKIMMING_CLUSTER_VERSION, ownReferenceRate, type CityStatistic } from './skimming-cluster.ts';
 
 export interface ClusterCandidate {
   readonly subjectType: Extract<SubjectType, 'TERMINAL' | 'MERCHANT'>;
@@ -39,6 +44,13 @@ export interface ClusterCandidate {
   readonly compromisedVisits: number;
   readonly cards: readonly string[];
   readonly evidenceEventIds: readonly string[];
+  /**
+   * The subject's own visitors outside the window, over the lookback: card visits, and how many
+   * were by compromised cards that did not visit it in the window. Their share is what the
+   * subject's regular customers are compromised at anyway (they may live next to a skimmer).
+   */
+  readonly referenceVisits: number;
+  readonly referenceCompromisedVisits: number;
 }
 
 /** Below this many card visits in a city and window, its own rate is too noisy; use the population's. */
@@ -57,11 +69,10 @@ export class ClusterArbiter {
   private pendingTime = Number.NEGATIVE_INFINITY;
 
   private readonly named = new Map<string, ClusterCandidate>();
-  private readonly alpha: number;
+  /** The latest p-value of every subject tested: the family Benjamini–Hochberg controls. */
+  private readonly tested = new Map<string, number>();
 
-  constructor(private readonly t: Thresholds, windowLengthsTried: number) {
-    this.alpha = t.cppAlpha / windowLengthsTried;
-  }
+  constructor(private readonly t: Thresholds, private readonly windowLengthsTried: number) {}
 
   candidate(c: ClusterCandidate, verdicts: Verdict[]): void {
     this.advance(c.time, verdicts);
@@ -84,12 +95,21 @@ export class ClusterArbiter {
   /** Event time has passed `watermark`: no more inputs of the pending time can come. */
   advance(watermark: number, verdicts: Verdict[]): void {
     if (this.pending.size === 0 || this.pendingTime >= watermark) return;
-    for (const key of [...this.pending].sort()) {
+    const keys = [...this.pending].sort();
+    const rates = new Map<string, number>();
+    for (const key of keys) {
+      const c = this.latest.get(key)!;
+      const rate = this.localRate(c);
+      rates.set(key, rate);
+      this.tested.set(key, Math.min(1, binomialTail(c.visits, c.cards.length, rate) * this.windowLengthsTried));
+    }
+    const cutoff = this.discoveryCutoff();
+    for (const key of keys) {
       const c = this.latest.get(key)!;
       if (c.time < (this.alertedUntil.get(key) ?? Number.NEGATIVE_INFINITY)) continue;
-      const rate = this.localRate(c);
-      const p = binomialTail(c.visits, c.cards.length, rate);
-      if (p >= this.alpha) continue;
+      const rate = rates.get(key)!;
+      const p = this.tested.get(key)!;
+      if (p > cutoff) continue;
       this.alertedUntil.set(key, c.time + this.t.compromiseLookbackDays * DAY_MS);
       this.named.set(c.merchantId, this.latest.get(`MERCHANT:${c.merchantId}`) ?? c);
       verdicts.push(this.verdict(c, rate, p));
@@ -112,8 +132,24 @@ export class ClusterArbiter {
     };
   }
 
-  /** The background compromise rate of the candidate's city over its window: its own and named merchants left out. */
+  /**
+   * Benjamini–Hochberg over the subjects tested so far: the largest p(i) with p(i) ≤ q·i/m; every
+   * p-value at or below it is a discovery. −1 when there is none.
+   */
+  private discoveryCutoff(): number {
+    const sorted = [...this.tested.values()].sort((a, b) => a - b);
+    const m = sorted.length;
+    for (let i = m; i >= 1; i--) if (sorted[i - 1]! <= (this.t.cppFalseDiscoveryRate * i) / m) return sorted[i - 1]!;
+    return -1;
+  }
+
+  /** The rate a candidate is tested against: the largest of its own reference, its city's background and the population's. */
   private localRate(c: ClusterCandidate): number {
+    return Math.max(this.cityRate(c), ownReferenceRate(c.referenceVisits, c.referenceCompromisedVisits, this.t));
+  }
+
+  /** The background compromise rate of the candidate's city over its window: its own and named merchants left out. */
+  private cityRate(c: ClusterCandidate): number {
     const city = this.cities.get(c.city);
     let visits = 0;
     let compromised = 0;
@@ -149,8 +185,12 @@ export class ClusterArbiter {
       reasonCodes: ['COMMON_POINT_OF_COMPROMISE'],
       explanation: `${c.subjectType === 'TERMINAL' ? 'Terminal' : 'Merchant'} ${c.subjectId} in ${c.city} is a probable point of compromise: ${k} of its ` +
         `${fmt.int(c.visits)} card visits between ${fmt.date(c.windowStart).slice(0, 10)} and ${fmt.date(c.windowEnd - DAY_MS).slice(0, 10)} were by cards ` +
-        `later compromised, against ${fmt.dec(expected)} expected at ${c.city}'s background compromise rate of ${(rate * 100).toFixed(1)}% that week (p = ${p.toExponential(1)}).`,
-      measurements: { distinctCompromisedCards: k, cardVisitsInWindow: c.visits, localCompromiseRate: rate, expectedCompromisedCards: expected, pValue: p },
+        `later compromised, against ${fmt.dec(expected)} expected at ${(rate * 100).toFixed(1)}% (the highest of its own customers' rate outside those days, ` +
+        `${c.city}'s rate and the population's; p = ${p.toExponential(1)}, false discovery rate ${fmt.pct(this.t.cppFalseDiscoveryRate)} over ${fmt.int(this.tested.size)} subjects tested).`,
+      measurements: {
+        distinctCompromisedCards: k, cardVisitsInWindow: c.visits, localCompromiseRate: rate, expectedCompromisedCards: expected, pValue: p,
+        referenceVisits: c.referenceVisits, referenceCompromisedVisits: c.referenceCompromisedVisits, subjectsTested: this.tested.size,
+      },
       detectedAt: c.time,
     };
   }

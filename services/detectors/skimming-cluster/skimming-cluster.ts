@@ -6,10 +6,16 @@
  * COMMON_POINT_OF_COMPROMISE: compromised cards' genuine visits before their first fraud, counted
  * per terminal and day. For each window of 3, 5 or cppWindowDays days holding such visits (a
  * skimmer stays days, not weeks: a short window is not diluted by unskimmed days), k distinct
- * compromised cards among n card visits makes a candidate when k ≥ cppMinCompromisedCards; the
- * cluster arbiter tests it against the compromise rate of the candidate's city in that window.
- * For that rate this stage also reports, per city and day, its merchants' card visits (at day
- * close) and the compromised ones (as notices reveal them): sums that add up across partitions.
+ * compromised cards among n card visits makes a candidate when k ≥ cppMinCompromisedCards. What
+ * k is compared with comes from the subject's own visitors outside the window (its reference):
+ * how often its regular customers turn out compromised anyway. Cardholders shop near home, so the
+ * victims of one skimmer fill every shop of its street; those shops see them in every week alike,
+ * the skimmed terminal sees them concentrated in the skimmer's days. Cards that visited in the
+ * window are left out of the reference, so a skimmed terminal's own victims do not excuse it.
+ * The cluster arbiter tests every candidate against the largest of that reference rate, its city's
+ * rate in the window and the population rate, with Benjamini–Hochberg control of false discoveries
+ * across all subjects it tested. For the city rate this stage also reports, per city and day, its
+ * merchants' card visits (at day close) and the compromised ones (as notices reveal them).
  * POINT_OF_FRAUD: authorisations disputed as fraud, counted per terminal and merchant: k distinct
  * disputing cards among the n visits of the disputed period, against disputeBaseRate.
  *
@@ -61,6 +67,19 @@ interface Cluster {
   readonly cards: Map<string, string>;
   /** Compromised card-days in the window (what the city totals count). */
   readonly compromisedVisits: number;
+  readonly referenceVisits: number;
+  readonly referenceCompromisedVisits: number;
+}
+
+/**
+ * The compromise rate a subject's own visitors show outside a candidate window: its reference
+ * visits shrunk toward the population rate with `cppReferencePriorVisits` pseudo-visits, so a
+ * quiet terminal's few visits do not make a rate of their own; never below the population rate.
+ */
+export function ownReferenceRate(referenceVisits: number, referenceCompromisedVisits: number, t: Thresholds): number {
+  const prior = t.cppReferencePriorVisits;
+  const rate = (referenceCompromisedVisits + t.populationCompromiseRate * prior) / (referenceVisits + prior);
+  return Math.max(t.populationCompromiseRate, rate);
 }
 
 const dayOf = (time: number) => Math.floor(time / DAY_MS);
@@ -175,8 +194,17 @@ export class SkimmingCluster {
         const n = Math.max(k, countVisitors(visitors, from, from + w - 1));
         let compromisedVisits = 0;
         for (let d = from; d < from + w; d++) for (const byDay of compromised) compromisedVisits += byDay.get(d)?.size ?? 0;
-        const p = binomialTail(n, k, this.t.populationCompromiseRate);
-        if (best === undefined || p < best.p) best = { from, days: w, k, n, p, cards, compromisedVisits };
+        let referenceVisits = 0;
+        for (const [d, v] of visitors) if (d < from || d >= from + w) referenceVisits += typeof v === 'number' ? v : v.size;
+        let referenceCompromisedVisits = 0;
+        for (const byDay of compromised) {
+          for (const [d, dayCards] of byDay) {
+            if (d >= from && d < from + w) continue;
+            for (const card of dayCards.keys()) if (!cards.has(card)) referenceCompromisedVisits++;
+          }
+        }
+        const p = binomialTail(n, k, ownReferenceRate(referenceVisits, referenceCompromisedVisits, this.t));
+        if (best === undefined || p < best.p) best = { from, days: w, k, n, p, cards, compromisedVisits, referenceVisits, referenceCompromisedVisits };
       }
     }
     return best;
@@ -241,6 +269,8 @@ export class SkimmingCluster {
       compromisedVisits: c.compromisedVisits,
       cards: [...c.cards.keys()].sort(),
       evidenceEventIds: [...c.cards.values()].sort(),
+      referenceVisits: c.referenceVisits,
+      referenceCompromisedVisits: c.referenceCompromisedVisits,
     };
   }
 
@@ -280,7 +310,7 @@ export class SkimmingCluster {
     const last = Math.max(...disputes.map((d) => d.last));
     const n = Math.max(k, countVisitors(visitors, dayOf(first), dayOf(last)));
     const p = binomialTail(n, k, this.t.disputeBaseRate);
-    if (p >= this.t.cppAlpha) return;
+    if (p >= this.t.pointOfFraudAlpha) return;
     m.suppressedUntil.set(key, notice.time + this.t.pointOfFraudWindowDays * DAY_MS);
     const evidence = disputes.flatMap((d) => d.eventIds).sort();
     verdicts.push({
