@@ -44,13 +44,24 @@ export interface ClusterCandidate {
   readonly compromisedVisits: number;
   readonly cards: readonly string[];
   readonly evidenceEventIds: readonly string[];
+  /** Distinct cards that visited in the window. */
+  readonly windowCards: number;
   /**
-   * The subject's own visitors outside the window, over the lookback: card visits, and how many
-   * were by compromised cards that did not visit it in the window. Their share is what the
-   * subject's regular customers are compromised at anyway (they may live next to a skimmer).
+   * The subject's clientele over the lookback that did not visit in the window, and how many of
+   * those cards are compromised: what its customers are compromised at anyway (they may live next
+   * to a skimmer).
    */
-  readonly referenceVisits: number;
-  readonly referenceCompromisedVisits: number;
+  readonly referenceCards: number;
+  readonly referenceCompromisedCards: number;
+}
+
+interface CandidateTest {
+  readonly rate: number;
+  /** Adjusted for the window lengths tried. */
+  readonly p: number;
+  /** Compromised cards not explained by another named point of compromise. */
+  readonly k: number;
+  readonly explained: number;
 }
 
 /** Below this many card visits in a city and window, its own rate is too noisy; use the population's. */
@@ -69,6 +80,8 @@ export class ClusterArbiter {
   private pendingTime = Number.NEGATIVE_INFINITY;
 
   private readonly named = new Map<string, ClusterCandidate>();
+  /** The compromised cards of each merchant named (its own and its terminals'). */
+  private readonly namedCards = new Map<string, Set<string>>();
   /** The latest p-value of every subject tested: the family Benjamini–Hochberg controls. */
   private readonly tested = new Map<string, number>();
 
@@ -95,35 +108,33 @@ export class ClusterArbiter {
   /** Event time has passed `watermark`: no more inputs of the pending time can come. */
   advance(watermark: number, verdicts: Verdict[]): void {
     if (this.pending.size === 0 || this.pendingTime >= watermark) return;
-    const keys = [...this.pending].sort();
-    const rates = new Map<string, number>();
-    for (const key of keys) {
-      const c = this.latest.get(key)!;
-      const rate = this.localRate(c);
-      rates.set(key, rate);
-      this.tested.set(key, Math.min(1, binomialTail(c.visits, c.cards.length, rate) * this.windowLengthsTried));
-    }
-    const cutoff = this.discoveryCutoff();
-    for (const key of keys) {
+    // Every pending subject joins the tested family first; then the most significant are decided
+    // first, because a subject named explains away its victims at the others (the shop next door).
+    const pending = [...this.pending].sort().map((key) => ({ key, p: this.test(this.latest.get(key)!).p }));
+    for (const { key, p } of pending) this.tested.set(key, p);
+    pending.sort((a, b) => a.p - b.p || (a.key < b.key ? -1 : 1));
+    for (const { key } of pending) {
       const c = this.latest.get(key)!;
       if (c.time < (this.alertedUntil.get(key) ?? Number.NEGATIVE_INFINITY)) continue;
-      const rate = rates.get(key)!;
-      const p = this.tested.get(key)!;
-      if (p > cutoff) continue;
+      const test = this.test(c);
+      this.tested.set(key, test.p);
+      if (test.p > this.discoveryCutoff()) continue;
       this.alertedUntil.set(key, c.time + this.t.compromiseLookbackDays * DAY_MS);
-      this.named.set(c.merchantId, this.latest.get(`MERCHANT:${c.merchantId}`) ?? c);
-      verdicts.push(this.verdict(c, rate, p));
+      const merchant = this.latest.get(`MERCHANT:${c.merchantId}`) ?? c;
+      this.named.set(c.merchantId, merchant);
+      this.namedCards.set(c.merchantId, new Set([...merchant.cards, ...c.cards]));
+      verdicts.push(this.verdict(c, test));
       const merchantKey = `MERCHANT:${c.merchantId}`;
       if (c.subjectType === 'TERMINAL' && c.time >= (this.alertedUntil.get(merchantKey) ?? Number.NEGATIVE_INFINITY)) {
         this.alertedUntil.set(merchantKey, c.time + this.t.compromiseLookbackDays * DAY_MS);
-        verdicts.push(this.merchantOfTerminal(c, rate, p));
+        verdicts.push(this.merchantOfTerminal(c, test));
       }
     }
     this.pending.clear();
   }
 
-  private merchantOfTerminal(c: ClusterCandidate, rate: number, p: number): Verdict {
-    const terminal = this.verdict(c, rate, p);
+  private merchantOfTerminal(c: ClusterCandidate, test: CandidateTest): Verdict {
+    const terminal = this.verdict(c, test);
     return {
       ...terminal,
       subjectType: 'MERCHANT',
@@ -143,9 +154,32 @@ export class ClusterArbiter {
     return -1;
   }
 
+  /**
+   * A candidate's test: its compromised cards less those explained by a point of compromise already
+   * named at another merchant within the lookback, against the rate `localRate` gives.
+   */
+  private test(c: ClusterCandidate): CandidateTest {
+    const rate = this.localRate(c);
+    const lookback = this.t.compromiseLookbackDays * DAY_MS;
+    let explained = 0;
+    for (const card of c.cards) {
+      for (const [merchantId, cards] of this.namedCards) {
+        const named = this.named.get(merchantId)!;
+        if (merchantId === c.merchantId || named.windowEnd + lookback < c.windowStart || named.windowStart - lookback > c.windowEnd) continue;
+        if (cards.has(card)) {
+          explained++;
+          break;
+        }
+      }
+    }
+    const k = c.cards.length - explained;
+    const p = Math.min(1, binomialTail(Math.max(k, c.windowCards - explained), k, rate) * this.windowLengthsTried);
+    return { rate, p, k, explained };
+  }
+
   /** The rate a candidate is tested against: the largest of its own reference, its city's background and the population's. */
   private localRate(c: ClusterCandidate): number {
-    return Math.max(this.cityRate(c), ownReferenceRate(c.referenceVisits, c.referenceCompromisedVisits, this.t));
+    return Math.max(this.cityRate(c), ownReferenceRate(c.referenceCards, c.referenceCompromisedCards, this.t));
   }
 
   /** The background compromise rate of the candidate's city over its window: its own and named merchants left out. */
@@ -170,9 +204,11 @@ export class ClusterArbiter {
     return Math.max(this.t.populationCompromiseRate, background);
   }
 
-  private verdict(c: ClusterCandidate, rate: number, p: number): Verdict {
-    const k = c.cards.length;
-    const expected = c.visits * rate;
+  private verdict(c: ClusterCandidate, test: CandidateTest): Verdict {
+    const { rate, p, k, explained } = test;
+    const n = Math.max(k, c.windowCards - explained);
+    const expected = n * rate;
+    const others = explained === 0 ? '' : ` (${explained} more are explained by a point of compromise named elsewhere)`;
     return {
       detector: SKIMMING_CLUSTER,
       detectorVersion: SKIMMING_CLUSTER_VERSION,
@@ -183,13 +219,15 @@ export class ClusterArbiter {
       score: Math.min(0.99, 0.6 + Math.min(0.39, -Math.log10(Math.max(p, 1e-300)) / 40)),
       evidenceEventIds: [...c.evidenceEventIds],
       reasonCodes: ['COMMON_POINT_OF_COMPROMISE'],
-      explanation: `${c.subjectType === 'TERMINAL' ? 'Terminal' : 'Merchant'} ${c.subjectId} in ${c.city} is a probable point of compromise: ${k} of its ` +
-        `${fmt.int(c.visits)} card visits between ${fmt.date(c.windowStart).slice(0, 10)} and ${fmt.date(c.windowEnd - DAY_MS).slice(0, 10)} were by cards ` +
-        `later compromised, against ${fmt.dec(expected)} expected at ${(rate * 100).toFixed(1)}% (the highest of its own customers' rate outside those days, ` +
-        `${c.city}'s rate and the population's; p = ${p.toExponential(1)}, false discovery rate ${fmt.pct(this.t.cppFalseDiscoveryRate)} over ${fmt.int(this.tested.size)} subjects tested).`,
+      explanation: `${c.subjectType === 'TERMINAL' ? 'Terminal' : 'Merchant'} ${c.subjectId} in ${c.city} is a probable point of compromise: ${k} of the ` +
+        `${fmt.int(n)} cards it saw between ${fmt.date(c.windowStart).slice(0, 10)} and ${fmt.date(c.windowEnd - DAY_MS).slice(0, 10)} were later compromised${others}, ` +
+        `against ${fmt.dec(expected)} expected at ${(rate * 100).toFixed(1)}%: the highest of its other customers' rate ` +
+        `(${c.referenceCompromisedCards} of ${fmt.int(c.referenceCards)} cards that came only on other days), ${c.city}'s and the population's ` +
+        `(p = ${p.toExponential(1)}; false discovery rate ${fmt.pct(this.t.cppFalseDiscoveryRate)} over ${fmt.int(this.tested.size)} subjects tested).`,
       measurements: {
-        distinctCompromisedCards: k, cardVisitsInWindow: c.visits, localCompromiseRate: rate, expectedCompromisedCards: expected, pValue: p,
-        referenceVisits: c.referenceVisits, referenceCompromisedVisits: c.referenceCompromisedVisits, subjectsTested: this.tested.size,
+        distinctCompromisedCards: k, explainedElsewhere: explained, cardsInWindow: n, cardVisitsInWindow: c.visits, localCompromiseRate: rate,
+        expectedCompromisedCards: expected, pValue: p, referenceCards: c.referenceCards, referenceCompromisedCards: c.referenceCompromisedCards,
+        subjectsTested: this.tested.size,
       },
       detectedAt: c.time,
     };
