@@ -31,7 +31,7 @@ export const thresholdSpecs = {
   cppMinCompromisedCards: { default: 5, why: 'Fewer distinct cards cannot separate a skimmer from chance overlap of everyday shopping.' },
   populationCompromiseRate: { default: 0.01, why: 'Share of cards compromised over the lookback in the population; the binomial baseline for a terminal.' },
   cppFalseDiscoveryRate: { default: 0.01, why: 'Benjamini–Hochberg over every terminal and merchant tested: at most about one named point of compromise in a hundred is chance.' },
-  cppReferencePriorCards: { default: 100, why: 'Weight, in cards, of the population rate in a subject\'s own reference rate: a quiet terminal\'s few customers do not make a rate of their own.' },
+  cppReferencePriorVisits: { default: 200, why: 'Weight, in card visits, of the population rate in a subject\'s own reference rate: a quiet terminal\'s few visits do not make a rate of their own.' },
   pointOfFraudAlpha: { default: 0.0001, why: 'Disputes are rarer than compromises and come with the transactions named: with ~1,500 terminals, 1e-4 keeps chance below one per run.' },
   pointOfFraudWindowDays: { default: 30, why: 'Disputes for a fake terminal or colluding merchant trickle in over weeks.' },
   pointOfFraudMinCards: { default: 3, why: 'Three distinct cardholders disputing the same terminal is a pattern, not bad luck.' },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TerminalProfile } from '../../services/core/records.ts';
 import { spec, type SpecRecord } from './specification.ts';
-import { DAY, HOUR, T0, later, outcome, purchase, registry, tills } from './world.ts';
+import { DAY, HOUR, MIN, T0, later, outcome, purchase, registry, tills } from './world.ts';
 
 /** Purchases by three regulars over a week, at whole hundreds (100.00 and 200.00: tickets both businesses see). */
 function roundAmountsByFewCards(terminal: TerminalProfile): SpecRecord[] {
@@ -56,6 +56,51 @@ describe('skimming cluster and point of fraud', () => {
     const pump = alerts.find((a) => a.subjectId === 't-fuel-1')!;
     expect(pump.evidenceEventIds.length).toBeGreaterThanOrEqual(5);
     expect(pump.measurements.distinctCompromisedCards).toBe(pump.evidenceEventIds.length);
+  });
+
+  /**
+   * A street: 40 neighbours buy groceries at the Paris shop on about half of the days and fuel at
+   * the pump on about one day in five; 60 passers-by come to each now and then. A skimmer sits on
+   * the pump on days 10–14: every card that paid there then is cloned, used in Berlin on day 20,
+   * and reported over the next days. Seeded, so the street is the same on every run.
+   */
+  function street(): { history: SpecRecord[]; outcomes: SpecRecord[] } {
+    let seed = 7;
+    const chance = (p: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed / 2_147_483_648 < p;
+    };
+    const history: SpecRecord[] = [];
+    const victims: string[] = [];
+    const visit = (card: string, day: number, hour: number, terminal: typeof tills.paris) => {
+      history.push(purchase({ card, at: T0 + day * DAY + hour * HOUR + history.length * 1000, terminal }));
+      if (terminal === tills.fuelPump && day >= 10 && day < 15 && !victims.includes(card)) victims.push(card);
+    };
+    for (let day = 0; day < 20; day++) {
+      for (let i = 0; i < 40; i++) {
+        if (chance(0.5)) visit(`tok-neighbour-${i}`, day, 1, tills.paris);
+        if (chance(0.2)) visit(`tok-neighbour-${i}`, day, 3, tills.fuelPump);
+      }
+      for (let i = 0; i < 60; i++) {
+        if (chance(0.05)) visit(`tok-passer-${i}`, day, 5, tills.paris);
+        if (chance(0.05)) visit(`tok-passer-${i}`, day, 7, tills.fuelPump);
+      }
+    }
+    const outcomes: SpecRecord[] = victims.map((card, i) => {
+      const fraud = purchase({ card, at: T0 + 20 * DAY + i * MIN, terminal: tills.berlin, entryMode: 'FALLBACK' });
+      history.push(fraud);
+      return outcome({ card, at: T0 + 22 * DAY + i * HOUR, disputed: [fraud.record.eventId] });
+    });
+    return { history, outcomes };
+  }
+
+  it('near miss: the grocery next to a skimmed pump, where the same neighbours shop, is not a point of compromise; the pump is', () => {
+    const { history, outcomes } = street();
+    const alerts = spec().given(...registry(), ...history).when(...outcomes, later(T0 + 30 * DAY))
+      .then({ detector, subjectId: 't-fuel-1', reasonCodes: ['COMMON_POINT_OF_COMPROMISE'] });
+    const named = alerts.filter((a) => a.reasonCodes.includes('COMMON_POINT_OF_COMPROMISE'));
+    expect(named.map((a) => a.subjectId).sort()).toEqual(['m-fuel', 't-fuel-1']);
+    expect(named[0]!.measurements.referenceVisits).toBeGreaterThan(100);
   });
 
   it('near miss: eight compromised cards that each shopped somewhere else', () => {

@@ -44,15 +44,13 @@ export interface ClusterCandidate {
   readonly compromisedVisits: number;
   readonly cards: readonly string[];
   readonly evidenceEventIds: readonly string[];
-  /** Distinct cards that visited in the window. */
-  readonly windowCards: number;
   /**
-   * The subject's clientele over the lookback that did not visit in the window, and how many of
-   * those cards are compromised: what its customers are compromised at anyway (they may live next
-   * to a skimmer).
+   * The subject's card visits over the lookback outside the window, and how many were by
+   * compromised cards: what its customers are compromised at anyway (they may live next to a
+   * skimmer).
    */
-  readonly referenceCards: number;
-  readonly referenceCompromisedCards: number;
+  readonly referenceVisits: number;
+  readonly referenceCompromisedVisits: number;
 }
 
 interface CandidateTest {
@@ -173,13 +171,13 @@ export class ClusterArbiter {
       }
     }
     const k = c.cards.length - explained;
-    const p = Math.min(1, binomialTail(Math.max(k, c.windowCards - explained), k, rate) * this.windowLengthsTried);
+    const p = Math.min(1, binomialTail(Math.max(k, c.visits - explained), k, rate) * this.windowLengthsTried);
     return { rate, p, k, explained };
   }
 
   /** The rate a candidate is tested against: the largest of its own reference, its city's background and the population's. */
   private localRate(c: ClusterCandidate): number {
-    return Math.max(this.cityRate(c), ownReferenceRate(c.referenceCards, c.referenceCompromisedCards, this.t));
+    return Math.max(this.cityRate(c), ownReferenceRate(c.referenceVisits, c.referenceCompromisedVisits, this.t));
   }
 
   /** The background compromise rate of the candidate's city over its window: its own and named merchants left out. */
@@ -206,7 +204,7 @@ export class ClusterArbiter {
 
   private verdict(c: ClusterCandidate, test: CandidateTest): Verdict {
     const { rate, p, k, explained } = test;
-    const n = Math.max(k, c.windowCards - explained);
+    const n = Math.max(k, c.visits - explained);
     const expected = n * rate;
     const others = explained === 0 ? '' : ` (${explained} more are explained by a point of compromise named elsewhere)`;
     return {
@@ -220,13 +218,13 @@ export class ClusterArbiter {
       evidenceEventIds: [...c.evidenceEventIds],
       reasonCodes: ['COMMON_POINT_OF_COMPROMISE'],
       explanation: `${c.subjectType === 'TERMINAL' ? 'Terminal' : 'Merchant'} ${c.subjectId} in ${c.city} is a probable point of compromise: ${k} of the ` +
-        `${fmt.int(n)} cards it saw between ${fmt.date(c.windowStart).slice(0, 10)} and ${fmt.date(c.windowEnd - DAY_MS).slice(0, 10)} were later compromised${others}, ` +
-        `against ${fmt.dec(expected)} expected at ${(rate * 100).toFixed(1)}%: the highest of its other customers' rate ` +
-        `(${c.referenceCompromisedCards} of ${fmt.int(c.referenceCards)} cards that came only on other days), ${c.city}'s and the population's ` +
+        `${fmt.int(n)} card visits between ${fmt.date(c.windowStart).slice(0, 10)} and ${fmt.date(c.windowEnd - DAY_MS).slice(0, 10)} were later compromised${others}, ` +
+        `against ${fmt.dec(expected)} expected at ${(rate * 100).toFixed(1)}%: the highest of its own rate on other days ` +
+        `(${c.referenceCompromisedVisits} of ${fmt.int(c.referenceVisits)} card visits), ${c.city}'s and the population's ` +
         `(p = ${p.toExponential(1)}; false discovery rate ${fmt.pct(this.t.cppFalseDiscoveryRate)} over ${fmt.int(this.tested.size)} subjects tested).`,
       measurements: {
-        distinctCompromisedCards: k, explainedElsewhere: explained, cardsInWindow: n, cardVisitsInWindow: c.visits, localCompromiseRate: rate,
-        expectedCompromisedCards: expected, pValue: p, referenceCards: c.referenceCards, referenceCompromisedCards: c.referenceCompromisedCards,
+        distinctCompromisedCards: k, explainedElsewhere: explained, cardVisitsInWindow: n, localCompromiseRate: rate,
+        expectedCompromisedCards: expected, pValue: p, referenceVisits: c.referenceVisits, referenceCompromisedVisits: c.referenceCompromisedVisits,
         subjectsTested: this.tested.size,
       },
       detectedAt: c.time,

@@ -7,12 +7,12 @@
  * per terminal and day. For each window of 3, 5 or cppWindowDays days holding such visits (a
  * skimmer stays days, not weeks: a short window is not diluted by unskimmed days), k distinct
  * compromised cards among n card visits makes a candidate when k ≥ cppMinCompromisedCards. What
- * k is compared with comes from the subject's own clientele, case-control fashion: among the
- * cards that visited it in the lookback but not in the window, how many are compromised. Cardholders
- * shop near home, so the victims of one skimmer fill every shop of its street; at a neighbouring
- * shop, whether a customer came in the skimmer's days says nothing about whether it was skimmed
- * (its customers are compromised at the same rate whenever they came), while at the skimmed
- * terminal those who came in the window are compromised and those who did not are not.
+ * k is compared with comes from the subject's own visits outside the window, case-control fashion:
+ * the share of its card visits over the lookback, outside the window, that were by compromised
+ * cards. Cardholders shop near home, so the victims of one skimmer fill every shop of its street;
+ * a neighbouring shop sees them on every day alike (its share in the window is its share outside),
+ * while at the skimmed terminal every card that came in the window was exposed, and the same
+ * customers' other visits were not.
  * The cluster arbiter tests every candidate against the largest of that reference rate, its city's
  * rate in the window and the population rate, with Benjamini–Hochberg control of false discoveries
  * across all subjects it tested. For the city rate this stage also reports, per city and day, its
@@ -21,8 +21,7 @@
  * disputing cards among the n visits of the disputed period, against disputeBaseRate.
  *
  * State per merchant: distinct visitors per terminal and day (a set for the last two days, a count
- * after that) over compromiseLookbackDays + cppWindowDays, each terminal's clientele (card → the
- * days it visited, over the same horizon), plus compromised visits and disputes.
+ * after that) over compromiseLookbackDays + cppWindowDays, plus compromised visits and disputes.
  */
 import { DAY_MS } from '../../core/geo.ts';
 import type { SubjectType } from '../../core/records.ts';
@@ -46,8 +45,6 @@ interface DisputedCard {
 
 interface TerminalRecord {
   visitors: Map<number, Set<string> | number>;
-  /** Card → the days it visited, ascending, within the horizon. */
-  clientele: Map<string, number[]>;
   compromised: CompromisedByDay;
   disputes: Map<string, DisputedCard>;
 }
@@ -71,20 +68,18 @@ interface Cluster {
   readonly cards: Map<string, string>;
   /** Compromised card-days in the window (what the city totals count). */
   readonly compromisedVisits: number;
-  /** Distinct cards that visited in the window. */
-  readonly windowCards: number;
-  readonly referenceCards: number;
-  readonly referenceCompromisedCards: number;
+  readonly referenceVisits: number;
+  readonly referenceCompromisedVisits: number;
 }
 
 /**
- * The compromise rate of a subject's clientele that did not visit in a candidate window, shrunk
- * toward the population rate with `cppReferencePriorCards` pseudo-cards, so a quiet terminal's few
- * customers do not make a rate of their own; never below the population rate.
+ * The share of a subject's card visits outside a candidate window that were by compromised cards,
+ * shrunk toward the population rate with `cppReferencePriorVisits` pseudo-visits, so a quiet
+ * terminal's few visits do not make a rate of their own; never below the population rate.
  */
-export function ownReferenceRate(referenceCards: number, referenceCompromisedCards: number, t: Thresholds): number {
-  const prior = t.cppReferencePriorCards;
-  const rate = (referenceCompromisedCards + t.populationCompromiseRate * prior) / (referenceCards + prior);
+export function ownReferenceRate(referenceVisits: number, referenceCompromisedVisits: number, t: Thresholds): number {
+  const prior = t.cppReferencePriorVisits;
+  const rate = (referenceCompromisedVisits + t.populationCompromiseRate * prior) / (referenceVisits + prior);
   return Math.max(t.populationCompromiseRate, rate);
 }
 
@@ -154,7 +149,7 @@ export class SkimmingCluster {
   private terminal(m: MerchantRecord, id: string): TerminalRecord {
     let t = m.terminals.get(id);
     if (t === undefined) {
-      t = { visitors: new Map(), clientele: new Map(), compromised: new Map(), disputes: new Map() };
+      t = { visitors: new Map(), compromised: new Map(), disputes: new Map() };
       m.terminals.set(id, t);
     }
     return t;
@@ -178,12 +173,6 @@ export class SkimmingCluster {
     const terminal = this.terminal(m, terminalId);
     addVisitor(terminal.visitors, day, cardToken, day - this.horizonDays);
     for (const d of terminal.compromised.keys()) if (d < day - this.horizonDays) terminal.compromised.delete(d);
-    const visitDays = terminal.clientele.get(cardToken);
-    if (visitDays === undefined) terminal.clientele.set(cardToken, [day]);
-    else if (visitDays[visitDays.length - 1] !== day) {
-      visitDays.push(day);
-      while (visitDays[0]! < day - this.horizonDays) visitDays.shift();
-    }
   }
 
   private get windowLengths(): number[] {
@@ -192,11 +181,10 @@ export class SkimmingCluster {
 
   /**
    * The window around `days` with the least probable count of compromised cards at the
-   * population rate, then tested against the subject's clientele outside it (see the file head).
+   * population rate, with the subject's own visits outside it as its reference (see the file head).
    */
-  private bestWindow(compromised: readonly CompromisedByDay[], visitors: Map<number, Set<string> | number>, clientele: readonly Map<string, number[]>[],
-    days: Iterable<number>): Cluster | undefined {
-    let best: Omit<Cluster, 'windowCards' | 'referenceCards' | 'referenceCompromisedCards'> | undefined;
+  private bestWindow(compromised: readonly CompromisedByDay[], visitors: Map<number, Set<string> | number>, days: Iterable<number>): Cluster | undefined {
+    let best: Omit<Cluster, 'referenceVisits' | 'referenceCompromisedVisits'> | undefined;
     for (const w of this.windowLengths) for (const visitDay of [...new Set(days)].sort((a, b) => a - b)) {
       for (let from = visitDay - w + 1; from <= visitDay; from++) {
         const cards = new Map<string, string>();
@@ -215,23 +203,12 @@ export class SkimmingCluster {
       }
     }
     if (best === undefined) return undefined;
-    // Case and control among the clientele: who came in the window, who came only outside it.
-    const compromisedCards = new Set<string>();
-    for (const byDay of compromised) for (const dayCards of byDay.values()) for (const card of dayCards.keys()) compromisedCards.add(card);
     const to = best.from + best.days;
-    const inWindow = new Set<string>();
-    const outside = new Set<string>();
-    for (const byCard of clientele) {
-      for (const [card, visitDays] of byCard) {
-        if (visitDays.some((d) => d >= best.from && d < to)) inWindow.add(card);
-        else if (visitDays.length > 0) outside.add(card);
-      }
-    }
-    let referenceCompromisedCards = 0;
-    for (const card of outside) if (!inWindow.has(card) && compromisedCards.has(card)) referenceCompromisedCards++;
-    let referenceCards = 0;
-    for (const card of outside) if (!inWindow.has(card)) referenceCards++;
-    return { ...best, windowCards: Math.max(best.k, inWindow.size), referenceCards, referenceCompromisedCards };
+    let referenceVisits = 0;
+    for (const [d, v] of visitors) if (d < best.from || d >= to) referenceVisits += typeof v === 'number' ? v : v.size;
+    let referenceCompromisedVisits = 0;
+    for (const byDay of compromised) for (const [d, cards] of byDay) if (d < best.from || d >= to) referenceCompromisedVisits += cards.size;
+    return { ...best, referenceVisits, referenceCompromisedVisits };
   }
 
   /** Card visits of the days before `day`, per city, in city and day order. */
@@ -277,11 +254,10 @@ export class SkimmingCluster {
     }
     for (const terminalId of [...touched].sort()) {
       const t = m.terminals.get(terminalId)!;
-      const cluster = this.bestWindow([t.compromised], t.visitors, [t.clientele], days);
+      const cluster = this.bestWindow([t.compromised], t.visitors, days);
       if (cluster !== undefined) candidates.push(this.candidateOf('TERMINAL', terminalId, merchantId, m.city, cluster, notice.time));
     }
-    const terminals = [...m.terminals.values()];
-    const cluster = this.bestWindow(terminals.map((t) => t.compromised), m.visitors, terminals.map((t) => t.clientele), days);
+    const cluster = this.bestWindow([...m.terminals.values()].map((t) => t.compromised), m.visitors, days);
     if (cluster !== undefined) candidates.push(this.candidateOf('MERCHANT', merchantId, merchantId, m.city, cluster, notice.time));
   }
 
@@ -294,9 +270,8 @@ export class SkimmingCluster {
       compromisedVisits: c.compromisedVisits,
       cards: [...c.cards.keys()].sort(),
       evidenceEventIds: [...c.cards.values()].sort(),
-      windowCards: c.windowCards,
-      referenceCards: c.referenceCards,
-      referenceCompromisedCards: c.referenceCompromisedCards,
+      referenceVisits: c.referenceVisits,
+      referenceCompromisedVisits: c.referenceCompromisedVisits,
     };
   }
 
@@ -359,14 +334,6 @@ export class SkimmingCluster {
 
   evict(now: number): void {
     const horizon = now - (this.horizonDays + 30) * DAY_MS;
-    const horizonDay = dayOf(now) - this.horizonDays;
-    for (const [id, m] of this.merchants) {
-      if (m.lastSeen < horizon) {
-        this.merchants.delete(id);
-        continue;
-      }
-      // Customers who stopped coming leave the clientele once their last visit is past the horizon.
-      for (const t of m.terminals.values()) for (const [card, visitDays] of t.clientele) if (visitDays[visitDays.length - 1]! < horizonDay) t.clientele.delete(card);
-    }
+    for (const [id, m] of this.merchants) if (m.lastSeen < horizon) this.merchants.delete(id);
   }
 }
