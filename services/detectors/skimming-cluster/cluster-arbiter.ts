@@ -27,7 +27,7 @@ import type { SubjectType } from '../../core/records.ts';
 import { fmt, type Verdict } from '../kernel/alert.ts';
 import { binomialTail } from '../kernel/statistics.ts';
 import type { Thresholds } from '../thresholds.ts';
-import { SKIMMING_CLUSTER, SKIMMING_CLUSTER_VERSION, ownReferenceRate, type CityStatistic } from './skimming-cluster.ts';
+import { SKIMMING_CLUSTER, SKIMMING_CLUSTER_VERSION, type CityStatistic } from './skimming-cluster.ts';
 
 export interface ClusterCandidate {
   readonly subjectType: Extract<SubjectType, 'TERMINAL' | 'MERCHANT'>;
@@ -57,8 +57,8 @@ interface CandidateTest {
   readonly rate: number;
   /** Adjusted for the window lengths tried. */
   readonly p: number;
-  /** Compromised cards not explained by another named point of compromise. */
   readonly k: number;
+  /** Of the k, how many another named point of compromise explains. */
   readonly explained: number;
 }
 
@@ -78,8 +78,8 @@ export class ClusterArbiter {
   private pendingTime = Number.NEGATIVE_INFINITY;
 
   private readonly named = new Map<string, ClusterCandidate>();
-  /** The compromised cards of each merchant named (its own and its terminals'). */
-  private readonly namedCards = new Map<string, Set<string>>();
+  /** Every subject named, with its compromised cards: they explain those cards' visits elsewhere. */
+  private readonly namedSubjects = new Map<string, { readonly candidate: ClusterCandidate; readonly cards: ReadonlySet<string> }>();
   /** The latest p-value of every subject tested: the family Benjamini–Hochberg controls. */
   private readonly tested = new Map<string, number>();
 
@@ -116,11 +116,11 @@ export class ClusterArbiter {
       if (c.time < (this.alertedUntil.get(key) ?? Number.NEGATIVE_INFINITY)) continue;
       const test = this.test(c);
       this.tested.set(key, test.p);
-      if (test.p > this.discoveryCutoff()) continue;
+      if (test.p > this.discoveryCutoff() || test.explained >= this.t.cppExplainedShare * c.cards.length) continue;
       this.alertedUntil.set(key, c.time + this.t.compromiseLookbackDays * DAY_MS);
       const merchant = this.latest.get(`MERCHANT:${c.merchantId}`) ?? c;
       this.named.set(c.merchantId, merchant);
-      this.namedCards.set(c.merchantId, new Set([...merchant.cards, ...c.cards]));
+      this.namedSubjects.set(key, { candidate: c, cards: new Set(c.cards) });
       verdicts.push(this.verdict(c, test));
       const merchantKey = `MERCHANT:${c.merchantId}`;
       if (c.subjectType === 'TERMINAL' && c.time >= (this.alertedUntil.get(merchantKey) ?? Number.NEGATIVE_INFINITY)) {
@@ -153,17 +153,21 @@ export class ClusterArbiter {
   }
 
   /**
-   * A candidate's test: its compromised cards less those explained by a point of compromise already
-   * named at another merchant within the lookback, against the rate `localRate` gives.
+   * A candidate's test: its compromised cards against the rate `localRate` gives, and how many of
+   * them a point of compromise already named within the lookback explains (another merchant, or a
+   * sister terminal: the shopper skimmed at till 1 also paid at till 2). A merchant and its own
+   * terminals do not explain each other. A candidate mostly explained is the shop next door.
    */
   private test(c: ClusterCandidate): CandidateTest {
     const rate = this.localRate(c);
     const lookback = this.t.compromiseLookbackDays * DAY_MS;
+    const key = `${c.subjectType}:${c.subjectId}`;
+    const explainers = [...this.namedSubjects].filter(([namedKey, { candidate: n }]) => namedKey !== key
+      && !(n.merchantId === c.merchantId && n.subjectType !== c.subjectType)
+      && n.windowEnd + lookback >= c.windowStart && n.windowStart - lookback <= c.windowEnd).map(([, { cards }]) => cards);
     let explained = 0;
     for (const card of c.cards) {
-      for (const [merchantId, cards] of this.namedCards) {
-        const named = this.named.get(merchantId)!;
-        if (merchantId === c.merchantId || named.windowEnd + lookback < c.windowStart || named.windowStart - lookback > c.windowEnd) continue;
+      for (const cards of explainers) {
         if (cards.has(card)) {
           explained++;
           break;
@@ -177,7 +181,8 @@ export class ClusterArbiter {
 
   /** The rate a candidate is tested against: the largest of its own reference, its city's background and the population's. */
   private localRate(c: ClusterCandidate): number {
-    return Math.max(this.cityRate(c), ownReferenceRate(c.referenceVisits, c.referenceCompromisedVisits, this.t));
+    const prior = this.t.cppReferencePriorVisits;
+    return Math.max(this.t.populationCompromiseRate, (c.referenceCompromisedVisits + this.cityRate(c) * prior) / (c.referenceVisits + prior));
   }
 
   /** The background compromise rate of the candidate's city over its window: its own and named merchants left out. */
@@ -204,9 +209,9 @@ export class ClusterArbiter {
 
   private verdict(c: ClusterCandidate, test: CandidateTest): Verdict {
     const { rate, p, k, explained } = test;
-    const n = Math.max(k, c.visits - explained);
+    const n = Math.max(k, c.visits);
     const expected = n * rate;
-    const others = explained === 0 ? '' : ` (${explained} more are explained by a point of compromise named elsewhere)`;
+    const others = explained === 0 ? '' : ` (${explained} of them also visited a point of compromise named elsewhere)`;
     return {
       detector: SKIMMING_CLUSTER,
       detectorVersion: SKIMMING_CLUSTER_VERSION,

@@ -72,17 +72,6 @@ interface Cluster {
   readonly referenceCompromisedVisits: number;
 }
 
-/**
- * The share of a subject's card visits outside a candidate window that were by compromised cards,
- * shrunk toward the population rate with `cppReferencePriorVisits` pseudo-visits, so a quiet
- * terminal's few visits do not make a rate of their own; never below the population rate.
- */
-export function ownReferenceRate(referenceVisits: number, referenceCompromisedVisits: number, t: Thresholds): number {
-  const prior = t.cppReferencePriorVisits;
-  const rate = (referenceCompromisedVisits + t.populationCompromiseRate * prior) / (referenceVisits + prior);
-  return Math.max(t.populationCompromiseRate, rate);
-}
-
 const dayOf = (time: number) => Math.floor(time / DAY_MS);
 
 function countVisitors(visitors: Map<number, Set<string> | number>, fromDay: number, toDay: number): number {
