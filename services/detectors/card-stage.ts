@@ -93,6 +93,9 @@ export class CardStage {
     for (const entry of state.history) {
       if (!disputed.has(entry.eventId)) continue;
       firstFraud = Math.min(firstFraud, entry.time);
+      // Where a stolen card number was spent online says nothing about a terminal or a colluding
+      // merchant: only in-person disputes point at a place.
+      if (!entry.inPerson) continue;
       out.disputes.push({
         cardToken: o.cardToken, outcomeId: o.outcomeId, time: o.reportedAt, eventId: entry.eventId, eventTime: entry.time,
         terminalId: entry.terminalId, merchantId: entry.merchantId,

@@ -4,6 +4,7 @@
  * seed.
  */
 import type { MerchantProfile, TerminalKind, TerminalProfile } from '../core/records.ts';
+import { distanceKm } from '../core/geo.ts';
 import type { Random } from './random.ts';
 import { acquirers, bins, categories, cities, type City, type MerchantCategory } from './world.ts';
 
@@ -25,7 +26,11 @@ export interface Card {
   readonly last4: string;
   readonly acquirerId: string;
   readonly home: City;
+  /** Where the cardholder lives: most favourites are a short walk or drive from here. */
+  readonly homePosition: { readonly latitude: number; readonly longitude: number };
   readonly chip: boolean;
+  /** The cardholder's own price level: their tickets are the category's times this (a habit, narrower than the population's spread). */
+  readonly ticketScale: number;
   /** Mean purchases per day. */
   readonly dailyRate: number;
   readonly favourites: Merchant[];
@@ -84,7 +89,7 @@ export function buildPopulation(random: Random, options: { cards: number; mercha
         terminalId: `t-${String(m + 1).padStart(6, '0')}-${String(t + 1).padStart(2, '0')}`,
         merchantId,
         kind,
-        capabilities: {
+        capabilities: kind === 'VIRTUAL' ? { chip: false, contactless: false, pinPad: false } : {
           chip: kind !== 'SOFTPOS',
           contactless: kind !== 'UNATTENDED' || random.chance(0.6),
           pinPad: kind !== 'SOFTPOS' || random.chance(0.5),
@@ -115,18 +120,22 @@ export function buildPopulation(random: Random, options: { cards: number; mercha
   const cards: Card[] = [];
   for (let c = 0; c < options.cards; c++) {
     const home = random.weighted(cities, cityWeights);
+    const homePosition = near(random, home, 5);
     const local = merchantsByCity.get(home.name) ?? merchants;
+    // People shop near home: a shop 2 km further away is about e times less likely a favourite (web shops are everywhere).
+    const weights = local.map((m) => m.category.visitWeight * (m.category.terminalKinds.includes('VIRTUAL') ? 1
+      : Math.exp(-distanceKm(homePosition.latitude, homePosition.longitude, m.profile.latitude, m.profile.longitude) / 2)));
     const favourites = new Set<Merchant>();
     const wanted = random.int(6, 12);
-    for (let i = 0; i < wanted * 3 && favourites.size < wanted; i++) {
-      favourites.add(random.weighted(local, local.map((m) => m.category.visitWeight)));
-    }
+    for (let i = 0; i < wanted * 3 && favourites.size < wanted; i++) favourites.add(random.weighted(local, weights));
     cards.push({
       cardToken: `tok_${random.hex(16)}`,
       bin: random.pick(bins),
       last4: String(random.int(0, 9999)).padStart(4, '0'),
       acquirerId: random.pick(acquirers),
       home,
+      homePosition,
+      ticketScale: random.logNormal(1, 0.5),
       chip: random.chance(0.97),
       dailyRate: Math.min(5, random.logNormal(1.0, 0.5)),
       favourites: [...favourites],

@@ -3,9 +3,11 @@
  * authorisations and card outcomes over N simulated days, in event-time order, with injected
  * fraud scenarios and their ground truth (SPEC §3, issue "the pipeline end to end").
  *
- * Genuine traffic first: each card shops mostly at its favourite merchants in its home city,
- * follows daily and weekly rhythms, sometimes travels (at plausible speeds), gets declined,
+ * Genuine traffic first: each card shops mostly at its favourite merchants near home (and at web
+ * shops), follows daily and weekly rhythms, sometimes travels (at plausible speeds), gets declined,
  * refunds. Then scenarios add or alter events, and record which subjects a detector should name.
+ * Some fraud is there to mislead: card-not-present breaches compromise cards far from any
+ * skimmer, and a skimmer's victims shop at the shops next to it too.
  */
 import { DAY_MS, HOUR_MS, MINUTE_MS, distanceKm } from '../core/geo.ts';
 import { isOpenAt, localMinuteOfDay } from '../core/opening-hours.ts';
@@ -41,7 +43,8 @@ export const defaultGeneratorOptions: GeneratorOptions = {
   startTime: Date.UTC(2026, 8, 1),
 };
 
-export type Family = 'skimming-cluster' | 'cloned-card' | 'laundering-cashout' | 'card-testing';
+/** What a detector family should find; 'card-not-present-breach' is fraud no detector is meant to find, kept to score precision honestly. */
+export type Family = 'skimming-cluster' | 'cloned-card' | 'laundering-cashout' | 'card-testing' | 'account-takeover' | 'card-not-present-breach';
 
 export type ScenarioName =
   | 'skimming'
@@ -52,7 +55,9 @@ export type ScenarioName =
   | 'fake-terminal'
   | 'cash-out'
   | 'transaction-laundering'
-  | 'card-testing';
+  | 'card-testing'
+  | 'account-takeover'
+  | 'card-not-present-breach';
 
 /** One subject a detector family should alert on, and when its compromise began. */
 export interface TruthSubject {
@@ -85,6 +90,8 @@ interface CardRef {
   readonly acquirerId: string;
   readonly chip: boolean;
   readonly initialAtc: number;
+  /** The cardholder's own price level (1 for cards the generator makes up for a scenario). */
+  readonly ticketScale?: number;
 }
 
 interface TerminalRef {
@@ -160,32 +167,28 @@ class StreamBuilder {
       const steps = [1000, 2000, 3000, 5000, 10_000, 20_000].filter((a) => a <= category.medianTicketMinor * 4);
       amountMinor = random.pick(steps.length > 0 ? steps : [1000]);
     } else {
-      amountMinor = Math.max(50, Math.round(random.logNormal(category.medianTicketMinor, category.ticketSigma)));
+      // A cardholder's own tickets vary less than the category's: part of the spread is between people.
+      amountMinor = Math.max(50, Math.round(random.logNormal(category.medianTicketMinor * (card.ticketScale ?? 1), category.ticketSigma * 0.7)));
     }
+    const mobile = terminal.profile.kind === 'MPOS' || terminal.profile.kind === 'SOFTPOS';
+    const draft: Draft = {
+      time, card, terminal: this.terminalRef(terminal), merchant, amountMinor, transactionType: 'PURCHASE', entryMode: 'ECOM', cardPresent: false,
+      pinVerified: false, responseCode: random.chance(0.028) ? random.weighted(['51', '05', '55', '54', '61'], [55, 25, 10, 5, 5]) : '00',
+      mcc: merchant.profile.mcc, atc: null, reportedHash: this.firmwareAt(terminal.profile, time), position: null,
+    };
+    if (terminal.profile.kind === 'VIRTUAL') return draft;
     const caps = terminal.profile.capabilities;
     let entryMode: EntryMode;
     if (caps.contactless && (amountMinor <= 5000 || !caps.chip) && random.chance(0.78)) entryMode = 'CONTACTLESS';
     else if (card.chip && caps.chip) entryMode = random.chance(0.0008) ? 'FALLBACK' : 'CHIP';
     else if (caps.chip) entryMode = 'MAGSTRIPE';
     else entryMode = 'CONTACTLESS';
-    const pinVerified = entryMode === 'CHIP' ? random.chance(0.93) : entryMode === 'CONTACTLESS' ? amountMinor > 5000 : false;
-    const declined = random.chance(0.028);
-    const responseCode = declined ? random.weighted(['51', '05', '55', '54', '61'], [55, 25, 10, 5, 5]) : '00';
-    const mobile = terminal.profile.kind === 'MPOS' || terminal.profile.kind === 'SOFTPOS';
     return {
-      time,
-      card,
-      terminal: this.terminalRef(terminal),
-      merchant,
-      amountMinor,
-      transactionType: 'PURCHASE',
+      ...draft,
       entryMode,
       cardPresent: true,
-      pinVerified,
-      responseCode,
-      mcc: merchant.profile.mcc,
+      pinVerified: entryMode === 'CHIP' ? random.chance(0.93) : entryMode === 'CONTACTLESS' ? amountMinor > 5000 : false,
       atc: entryMode === 'CHIP' || entryMode === 'CONTACTLESS' ? 'next' : null,
-      reportedHash: this.firmwareAt(terminal.profile, time),
       position: mobile
         ? { latitude: +(terminal.profile.latitude + random.normal() * 0.05).toFixed(5), longitude: +(terminal.profile.longitude + random.normal() * 0.07).toFixed(5) }
         : null,
@@ -561,6 +564,62 @@ function cardTesting(b: StreamBuilder): void {
   }
 }
 
+const webShops = (b: StreamBuilder) => b.population.merchants.filter((m) => m.terminals.some((t) => t.profile.kind === 'VIRTUAL'));
+
+/**
+ * Card numbers stolen from a web shop's database, not from any terminal: a few cards all over the
+ * population are used online days later and reported. Their genuine visits before the fraud are
+ * noise for the compromise test, spread over every terminal.
+ */
+function cardNotPresentBreach(b: StreamBuilder): void {
+  const { random } = b;
+  const shops = webShops(b);
+  for (const card of random.sample(b.population.cards, Math.round(b.population.cards.length * 0.01))) {
+    const start = b.options.startTime + random.int(5, b.options.days - 2) * DAY_MS + random.int(0, 23) * HOUR_MS;
+    const uses: Draft[] = [];
+    for (let i = 0; i < random.int(1, 3) && shops.length > 0; i++) {
+      const time = start + random.int(0, 72) * HOUR_MS;
+      if (time >= b.end) continue;
+      const shop = random.pick(shops);
+      const draft = b.purchase(card, shop.terminals[0]!, time);
+      uses.push({ ...draft, amountMinor: Math.round(random.logNormal(shop.category.medianTicketMinor, 0.6)), responseCode: '00', tag: b.tag() });
+    }
+    if (uses.length === 0) continue;
+    b.drafts.push(...uses);
+    b.truth.push({ scenario: 'card-not-present-breach', family: 'card-not-present-breach', subjectType: 'CARD', subjectId: card.cardToken, compromisedAt: uses[0]!.time });
+    b.disputeLater(card, uses, 'CONFIRMED_FRAUD', [2, 15], 'online purchases the cardholder did not make');
+  }
+}
+
+/**
+ * Account takeover: a homebody's card details in a fraudster's hands, spent in a burst over a
+ * night and the day after (from 22:00 local), at web shops and at whatever shop of a kind the cardholder does not
+ * use is open, at a few times what the cardholder usually pays; reported a week or so later.
+ */
+function accountTakeover(b: StreamBuilder): void {
+  const { random } = b;
+  const shops = webShops(b);
+  for (const card of random.sample(b.homebodies(), 30)) {
+    const local = (b.population.merchantsByCity.get(card.home.name) ?? []).filter((m) => !card.favourites.includes(m));
+    const localMidnight = b.options.startTime + random.int(8, b.options.days - 3) * DAY_MS - card.home.utcOffsetMinutes * MINUTE_MS;
+    const uses: Draft[] = [];
+    const count = random.int(4, 8);
+    for (let i = 0; i < count; i++) {
+      const time = localMidnight + random.int(-2, 3 + i * 2) * HOUR_MS + random.int(0, 3_599_999);
+      const online = random.chance(0.7) || local.length === 0;
+      const merchant = online ? random.pick(shops) : random.pick(local);
+      if (time >= b.end || (!online && !isOpen(merchant, time))) continue;
+      const terminal = online ? merchant.terminals[0]! : random.pick(merchant.terminals);
+      const draft = b.purchase(card, terminal, time);
+      uses.push({ ...draft, amountMinor: Math.round(merchant.category.medianTicketMinor * card.ticketScale * (3 + random.next() * 7)), responseCode: '00', tag: b.tag() });
+    }
+    if (uses.length < 3) continue;
+    b.drafts.push(...uses);
+    b.truth.push({ scenario: 'account-takeover', family: 'account-takeover', subjectType: 'CARD', subjectId: card.cardToken, compromisedAt: Math.min(...uses.map((u) => u.time)) });
+    b.disputeLater(card, uses, 'CONFIRMED_FRAUD', [4, 10], 'purchases made after the account was taken over');
+  }
+}
+
 /** Records acquirers get wrong: each must be rejected with a field-level reason and dead-lettered. */
 function malformedRecords(b: StreamBuilder): void {
   const { random } = b;
@@ -584,7 +643,10 @@ function malformedRecords(b: StreamBuilder): void {
   }
 }
 
-const scenarios = [skimming, clonedCardTravelAtc, lostStolenUse, fallbackSurge, firmwareTampering, fakeTerminal, cashOut, transactionLaundering, cardTesting, malformedRecords];
+const scenarios = [
+  skimming, clonedCardTravelAtc, lostStolenUse, fallbackSurge, firmwareTampering, fakeTerminal, cashOut, transactionLaundering, cardTesting,
+  cardNotPresentBreach, accountTakeover, malformedRecords,
+];
 
 const typeOrder: Record<StreamRecord['type'], number> = { merchant: 0, terminal: 1, outcome: 2, authorisation: 3, malformed: 4 };
 

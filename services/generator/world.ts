@@ -64,6 +64,7 @@ export const categories: readonly MerchantCategory[] = [
   { mcc: '4121', label: 'taxi', merchantWeight: 6, visitWeight: 4, medianTicketMinor: 2400, ticketSigma: 0.55, roundAmountShare: 0.08, openingHours: null, terminalKinds: ['MPOS', 'SOFTPOS'], terminalsPerMerchant: [1, 2], refundRate: 0.002, names: ['City Cab', 'Taxi Express', 'Radio Taxi'] },
   { mcc: '7011', label: 'hotel', merchantWeight: 5, visitWeight: 1.5, medianTicketMinor: 16000, ticketSigma: 0.6, roundAmountShare: 0.05, openingHours: null, terminalKinds: ['ATTENDED_POS'], terminalsPerMerchant: [1, 3], refundRate: 0.01, names: ['Grand Hotel', 'Hotel Central', 'Inn'] },
   { mcc: '5944', label: 'jewellery', merchantWeight: 4, visitWeight: 0.8, medianTicketMinor: 32000, ticketSigma: 0.9, roundAmountShare: 0.15, openingHours: h(10, 19), terminalKinds: ['ATTENDED_POS'], terminalsPerMerchant: [1, 2], refundRate: 0.01, names: ['Joaillerie', 'Goldsmith', 'Gioielleria'] },
+  { mcc: '5964', label: 'web shop', merchantWeight: 4, visitWeight: 2, medianTicketMinor: 4500, ticketSigma: 0.8, roundAmountShare: 0.01, openingHours: null, terminalKinds: ['VIRTUAL'], terminalsPerMerchant: [1, 1], refundRate: 0.03, names: ['Webstore', 'Online Shop', 'E-Boutique'] },
   { mcc: '5999', label: 'miscellaneous retail', merchantWeight: 11, visitWeight: 6, medianTicketMinor: 3800, ticketSigma: 0.8, roundAmountShare: 0.03, openingHours: h(9, 20), terminalKinds: ['ATTENDED_POS', 'MPOS', 'SOFTPOS'], terminalsPerMerchant: [1, 2], refundRate: 0.01, names: ['Corner Shop', 'Gift Store', 'Bazaar'] },
 ];
 

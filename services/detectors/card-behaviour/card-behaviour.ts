@@ -16,8 +16,10 @@
  * common, so far fewer count), and more unusual at an hour the card rarely uses or in a kind of
  * purchase it never made. A verdict is raised when the unusual purchases within
  * `cardProfileBurstHours` add up to `cardProfileBurstScore`: one odd purchase is a card holder's
- * holiday; several in a day is somebody else spending. Unusual purchases are not learned, so a
- * fraudster cannot teach the profile his habits. No absolute amount appears anywhere: every
+ * holiday; several in a day is somebody else spending. Every purchase is learned only once it has
+ * left the burst window without a verdict (a day late: the cardholder's new habit, or a new card
+ * finding its level); the purchases of a window that raised a verdict are never learned, so a
+ * fraudster cannot teach the profile his habits, not even with his less unusual purchases. No absolute amount appears anywhere: every
  * threshold is a multiple of a spread or a share.
  *
  * Population statistics are kept per card shard (the card's partition), so that the card stage
@@ -46,8 +48,8 @@ const hourMemory = 400;
 const hourMinPurchases = 20;
 /** No spread is taken as narrower than this (log units, about ±10%): prices vary. */
 const minSpread = 0.1;
-/** Unusual purchases kept per card while they are inside the burst window. */
-const maxBurstEntries = 50;
+/** Purchases kept per card while they are inside the burst window (a card makes a few a day). */
+const maxRecentPurchases = 64;
 
 /** Running mean and variance of log-amounts; after `memory` purchases, an exponential average. */
 export interface LogAmountStatistics {
@@ -63,9 +65,14 @@ function learn(s: LogAmountStatistics, x: number, memory: number): void {
   s.variance += (d * d * (s.n - 1) / s.n - s.variance) / s.n;
 }
 
-interface UnusualPurchase {
+/** A purchase inside the burst window: not learned yet, and unusual or not. */
+interface RecentPurchase {
   readonly eventId: string;
   readonly time: number;
+  readonly kind: string;
+  readonly approved: boolean;
+  /** Part of a burst that raised a verdict (or came while one was in force): never learned. */
+  alerted: boolean;
   readonly amountMinor: number;
   readonly currency: string;
   readonly usualMinor: number;
@@ -73,6 +80,7 @@ interface UnusualPurchase {
   readonly hour: number;
   readonly rareHour: boolean;
   readonly newKind: boolean;
+  /** 0 for a purchase that is not unusual. */
   readonly score: number;
 }
 
@@ -82,14 +90,14 @@ export interface CardProfile {
   hoursTotal: number;
   purchases: number;
   firstPurchaseAt: number;
-  readonly unusual: UnusualPurchase[];
+  readonly recent: RecentPurchase[];
   suppressedUntil: number;
 }
 
 export function initialCardProfile(): CardProfile {
   return {
     kinds: new Map(), hours: new Array<number>(24).fill(0), hoursTotal: 0, purchases: 0,
-    firstPurchaseAt: Number.NaN, unusual: [], suppressedUntil: Number.NEGATIVE_INFINITY,
+    firstPurchaseAt: Number.NaN, recent: [], suppressedUntil: Number.NEGATIVE_INFINITY,
   };
 }
 
@@ -132,6 +140,7 @@ export function evolveCardBehaviour(
   const n = own?.n ?? 0;
   const k = t.cardProfilePriorPurchases;
   const hour = hourOf(e);
+  learnPastWindow(profile, population, shard, a.eventTime - t.cardProfileBurstHours * HOUR_MS);
 
   let spreads = 0;
   let usual = Number.NaN;
@@ -145,28 +154,33 @@ export function evolveCardBehaviour(
   const high = spreads >= t.cardProfileHighSpreads;
   const low = spreads <= -t.cardProfileLowSpreads;
 
-  let verdict: Verdict | undefined;
-  if (high || low) {
-    const knowsHours = profile.hoursTotal >= hourMinPurchases;
-    const rareHour = knowsHours && (profile.hours[hour]! + 1) / (profile.hoursTotal + 24) < t.cardProfileRareHourShare / 24;
-    const newKind = profile.purchases >= hourMinPurchases && own === undefined;
-    const score = 1 + (rareHour ? t.cardProfileRareHourWeight : 0) + (newKind ? t.cardProfileNewKindWeight : 0);
-    const burst = profile.unusual;
-    const from = a.eventTime - t.cardProfileBurstHours * HOUR_MS;
-    while (burst.length > 0 && (burst[0]!.time <= from || burst.length >= maxBurstEntries)) burst.shift();
-    burst.push({
-      eventId: a.eventId, time: a.eventTime, amountMinor: a.amountMinor, currency: a.currency, usualMinor: usual, spreads,
-      hour, rareHour, newKind, score,
-    });
-    const total = burst.reduce((sum, p) => sum + p.score, 0);
-    if (total >= t.cardProfileBurstScore && a.eventTime >= profile.suppressedUntil) {
-      profile.suppressedUntil = a.eventTime + t.cardProfileSuppressionDays * DAY_MS;
-      verdict = burstVerdict(profile, e, burst, total, t);
-    }
-  } else if (a.responseCode === '00') {
-    learnPurchase(profile, population, shard, kind, x, hour, a.eventTime);
-  }
-  return verdict;
+  const knowsHours = profile.hoursTotal >= hourMinPurchases;
+  const rareHour = (high || low) && knowsHours && (profile.hours[hour]! + 1) / (profile.hoursTotal + 24) < t.cardProfileRareHourShare / 24;
+  const newKind = (high || low) && profile.purchases >= hourMinPurchases && own === undefined;
+  const score = high || low ? 1 + (rareHour ? t.cardProfileRareHourWeight : 0) + (newKind ? t.cardProfileNewKindWeight : 0) : 0;
+  const recent = profile.recent;
+  if (recent.length >= maxRecentPurchases) learnOldest(profile, population, shard);
+  recent.push({
+    eventId: a.eventId, time: a.eventTime, kind, approved: a.responseCode === '00', alerted: a.eventTime < profile.suppressedUntil,
+    amountMinor: a.amountMinor, currency: a.currency, usualMinor: usual, spreads, hour, rareHour, newKind, score,
+  });
+  if (score === 0 || a.eventTime < profile.suppressedUntil) return undefined;
+  let total = 0;
+  for (const p of recent) total += p.score;
+  if (total < t.cardProfileBurstScore) return undefined;
+  profile.suppressedUntil = a.eventTime + t.cardProfileSuppressionDays * DAY_MS;
+  for (const p of recent) p.alerted = true;
+  return burstVerdict(profile, e, recent.filter((p) => p.score > 0), total, t);
+}
+
+/** Purchases older than the burst window leave it; those no verdict touched become habit. */
+function learnPastWindow(profile: CardProfile, population: PopulationProfile, shard: number, from: number): void {
+  while (profile.recent.length > 0 && profile.recent[0]!.time <= from) learnOldest(profile, population, shard);
+}
+
+function learnOldest(profile: CardProfile, population: PopulationProfile, shard: number): void {
+  const p = profile.recent.shift()!;
+  if (!p.alerted && p.approved) learnPurchase(profile, population, shard, p.kind, Math.log(p.amountMinor), p.hour, p.time);
 }
 
 function learnPurchase(profile: CardProfile, population: PopulationProfile, shard: number, kind: string, x: number, hour: number, time: number): void {
@@ -194,7 +208,7 @@ function forgetLeastUsedKind(kinds: Map<string, LogAmountStatistics>): void {
   if (least !== undefined) kinds.delete(least);
 }
 
-function burstVerdict(profile: CardProfile, e: EnrichedAuthorisation, burst: readonly UnusualPurchase[], total: number, t: Thresholds): Verdict {
+function burstVerdict(profile: CardProfile, e: EnrichedAuthorisation, burst: readonly RecentPurchase[], total: number, t: Thresholds): Verdict {
   const a = e.authorisation;
   const above = burst.filter((p) => p.spreads > 0).length;
   const below = burst.length - above;
