@@ -16,7 +16,7 @@ export const thresholdSpecs = {
   fallbackWindowDays: { default: 7, why: 'Clones are cashed out within days of first use.' },
   clonedCardSuppressionDays: { default: 7, why: 'One verdict per card per episode: later signals of the same clone add nothing an analyst needs.' },
   // card-behaviour
-  cardProfileHighSpreads: { default: 2.2, why: 'A purchase 2.2 spreads above the card\'s usual log-amount for that kind of purchase happens about twice in a hundred genuine purchases: unusual, not alarming alone.' },
+  cardProfileHighSpreads: { default: 2, why: 'A purchase two spreads above the card\'s usual log-amount for that kind of purchase happens a few times in a hundred genuine purchases: unusual, not alarming alone.' },
   cardProfileLowSpreads: { default: 5, why: 'Small purchases are common (a coffee on a card that buys groceries), so only amounts five spreads below the habit count: a fuel pump or web shop tested with a token amount.' },
   cardProfilePriorPurchases: { default: 10, why: 'Weight, in purchases, of the population\'s habit for a kind of purchase: after ten purchases of that kind the card\'s own habit counts as much as everybody\'s.' },
   cardProfileRareHourShare: { default: 0.9, why: 'An hour is rare for a card when it saw fewer purchases than 0.9 of an even spread over the day.' },

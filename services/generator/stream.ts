@@ -1,7 +1,7 @@
 /**
  * The synthetic acquirer: a seeded, labelled stream of merchant and terminal profiles,
  * authorisations and card outcomes over N simulated days, in event-time order, with injected
- * fraud scenarios and their ground truth (SPEC §3, issue "the pipeline end to end").
+ * fraud scenarios and their ground truth.
  *
  * Genuine traffic first: each card shops mostly at its favourite merchants near home (and at web
  * shops), follows daily and weekly rhythms, sometimes travels (at plausible speeds), gets declined,

@@ -1,5 +1,5 @@
 /**
- * HTTP ingest (SPEC §2): acquirers POST authorisations (one or a batch), merchant and terminal
+ * HTTP ingest: acquirers POST authorisations (one or a batch), merchant and terminal
  * profiles and card outcomes as JSON; valid records go to their topics through the idempotent
  * producer, invalid ones are answered field by field and kept in the dead-letter topic.
  *

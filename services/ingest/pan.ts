@@ -1,5 +1,5 @@
 /**
- * Clear card numbers (PANs) must never be stored or logged (SPEC §2). A PAN here is 13–19 digits,
+ * Clear card numbers (PANs) must never be stored or logged. A PAN here is 13–19 digits,
  * optionally grouped by spaces or dashes, that passes the Luhn check: what a mistaken client
  * would put where a token belongs. An identifier field is a PAN when its whole value is one; free
  * text (a value with spaces, such as a note) is searched for PANs inside it. Identifiers that merely

@@ -1,5 +1,5 @@
 /**
- * The sink: every topic into its ClickHouse table (SPEC §4). Rows are buffered and inserted in
+ * The sink: every topic into its ClickHouse table. Rows are buffered and inserted in
  * batches bounded by count (SINK_BATCH_RECORDS) and age (SINK_FLUSH_MS); consumer offsets are
  * committed only after ClickHouse accepted the batch, so a crash between insert and commit
  * re-delivers rows that the tables' ReplacingMergeTree engines collapse on their ids: no loss, and

@@ -1,5 +1,5 @@
 /**
- * The JSON form of a record (SPEC §2): what HTTP ingest takes, what the CLI reads and writes as
+ * The JSON form of a record: what HTTP ingest takes, what the CLI reads and writes as
  * JSON Lines. It is Avro's JSON with unions unwrapped (a nullable field is `null` or its value),
  * timestamps as epoch-millisecond numbers, enums as their symbol, and bytes as strings of code
  * points 0–255 (the Avro specification's JSON encoding of bytes).

@@ -17,7 +17,7 @@ export const schemasDir = resolve(dirname(fileURLToPath(import.meta.url)), '../.
  * second version of a schema a "duplicate type name".
  */
 export function avroTypeOptions(): { wrapUnions: 'auto' } {
-  // ["null", X] unions decode to `null | X`, the plain JSON form of SPEC §2.
+  // ["null", X] unions decode to `null | X`, the plain JSON form of the records.
   return { wrapUnions: 'auto' };
 }
 

@@ -1,5 +1,5 @@
 /**
- * The external topic contract of SPEC §2: topic name, the record its values hold, and what the key
+ * The external topic contract (docs/ARCHITECTURE.md): topic name, the record its values hold, and what the key
  * is. Subjects follow the Confluent TopicNameStrategy: `<topic>-value`.
  */
 export const topics = {
@@ -12,7 +12,7 @@ export const topics = {
   deadLetters: 'posguard.dlq.v1',
 } as const;
 
-/** Internal repartition topics of the detectors service (SPEC §2: `posguard.<service>.<purpose>`). */
+/** Internal repartition topics of the detectors service (named `posguard.<service>.<purpose>`). */
 export const internalTopics = {
   byTerminal: 'posguard.detectors.by-terminal',
   byMerchant: 'posguard.detectors.by-merchant',

@@ -1,6 +1,6 @@
 /**
  * JSON Lines files, gzip-compressed when the name ends in .gz: the CLI's exchange format
- * (SPEC §2: one record per line in its JSON form, with a `type` field naming the record kind).
+ * (one record per line in its JSON form, with a `type` field naming the record kind).
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';

@@ -1,4 +1,4 @@
-/** Builds the dead letter for a record a service could not take (SPEC §2: nothing is dropped silently). */
+/** Builds the dead letter for a record a service could not take (nothing is dropped silently). */
 import { isPosguardError } from '../errors.ts';
 import type { DeadLetter, FieldError } from '../records.ts';
 import type { ConsumedRecord } from '../transport/port.ts';

@@ -1,7 +1,7 @@
 /**
  * Runs a consume-transform-produce processor over the transport, exactly once between topics:
  * each consumed batch's outputs, its dead letters and its consumed offsets are committed in one
- * transaction (SPEC §4). A record that cannot be decoded or processed goes to the dead-letter topic
+ * transaction. A record that cannot be decoded or processed goes to the dead-letter topic
  * with the reason; the batch goes on.
  *
  * A stateful processor keeps its state in memory, as a projection of its input topics: whenever

@@ -1,5 +1,5 @@
 /**
- * Card behaviour (SPEC §3.4, amount anomaly, grown into a profile), subject CARD: a burst of
+ * Card behaviour (amount anomaly, grown into a profile), subject CARD: a burst of
  * purchases that each break the card's own habits — account takeover, a stolen card number
  * spent card-not-present, a card tested at a fuel pump before it is emptied.
  *

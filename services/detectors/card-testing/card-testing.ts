@@ -1,5 +1,5 @@
 /**
- * Card testing (SPEC §3.4), subject TERMINAL: within cardTestingWindowMinutes at one terminal, at
+ * Card testing, subject TERMINAL: within cardTestingWindowMinutes at one terminal, at
  * least cardTestingMinCards distinct cards, mostly declined, for tiny amounts. One verdict per
  * terminal per hour. State: the window's authorisations (tens), per active terminal.
  */

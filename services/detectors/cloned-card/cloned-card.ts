@@ -1,5 +1,5 @@
 /**
- * Cloned card (SPEC §3.2), subject CARD. In event-time order per card it watches for:
+ * Cloned card, subject CARD. In event-time order per card it watches for:
  *   IMPOSSIBLE_TRAVEL   two in-person uses whose distance and time imply more than maxSpeedKmh
  *   OVERLAPPING_USE     in-person uses at two merchants within overlapSeconds, too far apart to walk
  *   ATC_REPLAY          a chip counter at or below one the card already used

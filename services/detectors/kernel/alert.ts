@@ -1,6 +1,6 @@
 /**
  * Builds verdicts. The alert id is a readable function of detector, subject and window start, so
- * the same input log gives the same ids in every run and mode (SPEC §2). `emittedAt` is the only
+ * the same input log gives the same ids in every run and mode. `emittedAt` is the only
  * wall-clock field: pure detectors set it to `detectedAt`, and the service shell stamps the real
  * time when it publishes (replay keeps `detectedAt`, so replay output is byte-identical).
  */

@@ -1,5 +1,5 @@
 /**
- * Transaction laundering and cash-out (SPEC §3.3), subjects MERCHANT and CARD_MERCHANT.
+ * Transaction laundering and cash-out, subjects MERCHANT and CARD_MERCHANT.
  *
  * Per merchant, daily aggregates over a trailing window of merchantWindowDays, evaluated when the
  * stage's event time crosses midnight (`closeDay`), so always on complete days and identically in

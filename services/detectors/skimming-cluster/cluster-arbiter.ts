@@ -1,5 +1,5 @@
 /**
- * The common point of compromise among candidates (SPEC §3.1). Every shop that compromised
+ * The common point of compromise among candidates. Every shop that compromised
  * cardholders frequent shows some of them; the point of compromise is where they are improbably
  * many for that place and time. The merchant stage proposes candidate clusters (a terminal or a
  * merchant, a window, its compromised cards and card visits) and reports per city and day how many

@@ -1,5 +1,5 @@
 /**
- * Skimming cluster / common point of compromise, and its mirror, the point of fraud (SPEC §3.1),
+ * Skimming cluster / common point of compromise, and its mirror, the point of fraud,
  * subjects TERMINAL and MERCHANT, keyed by merchant. Compromise clusters found here are candidates:
  * the cluster arbiter, which sees every merchant's, names the common point among them.
  *

@@ -1,5 +1,5 @@
 /**
- * Terminal compromise (SPEC §3.1 precursor signals), subject TERMINAL. Within any 24 hours at one
+ * Terminal compromise (precursor signals of a compromised terminal), subject TERMINAL. Within any 24 hours at one
  * terminal:
  *   UNKNOWN_TERMINAL   precursorMinEvents authorisations from a terminal id the registry never issued
  *   FIRMWARE_MISMATCH  precursorMinEvents authorisations reporting software the registry does not expect
