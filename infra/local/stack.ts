@@ -177,7 +177,8 @@ const kafka: Component = {
     const classpath = `${join(layout.cacheDir, 'kafka-libs')}/*`;
     const jvm = ['-Xms256m', '-Xmx768m', `-Dlog4j.configuration=file:${join(dir, 'log4j.properties')}`, '-cp', classpath];
     if (!existsSync(join(logDir, 'meta.properties'))) {
-      run('java', [...jvm, 'kafka.tools.StorageTool', 'format', '-t', kafkaClusterId(), '-c', properties],
+      // `--cluster-id=<id>` in one argument: an id starting with '-' (1 in 64) is otherwise read as an option.
+      run('java', [...jvm, 'kafka.tools.StorageTool', 'format', `--cluster-id=${kafkaClusterId()}`, '--config', properties],
         'formatting the Kafka log directory');
     }
     return { command: 'java', args: [...jvm, 'kafka.Kafka', properties] };
