@@ -72,3 +72,22 @@ describe('card behaviour', () => {
     expect(alert!.explanation).not.toContain('EUR');
   });
 });
+
+describe('card behaviour: velocity', () => {
+  /** Two purchases of 400.00 and three of 70.00 (about 1.5 spreads above this card's habit). */
+  const mixed = (gap: number): SpecRecord[] => [
+    ...spree(2, 40_000, gap),
+    ...Array.from({ length: 3 }, (_, i) => purchase({ at: T0 + 31 * DAY + (2 + i) * gap, amountMinor: 7000 })),
+  ];
+
+  it('VELOCITY_ABOVE_CARD_HABIT: purchases only moderately above habit count while the card buys three times faster than usual', () => {
+    const [alert] = spec().given(...registry(), ...groceries()).when(...mixed(HOUR))
+      .then({ detector, reasonCodes: ['UNUSUAL_SPENDING_BURST', 'VELOCITY_ABOVE_CARD_HABIT'] });
+    expect(alert!.measurements.moderatelyAboveWhileFast).toBe(3);
+    expect(alert!.evidenceEventIds).toHaveLength(5);
+  });
+
+  it('near miss: the same purchases over five days, at the card\'s usual pace', () => {
+    spec().given(...registry(), ...groceries()).when(...mixed(DAY + HOUR)).thenNothingFrom(detector);
+  });
+});

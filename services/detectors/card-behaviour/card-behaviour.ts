@@ -14,7 +14,9 @@
  * A purchase is *unusual* when its amount is far from the card's habit for that kind of purchase
  * (`cardProfileHighSpreads` spreads above, or `cardProfileLowSpreads` below: small amounts are
  * common, so far fewer count), and more unusual at an hour the card rarely uses or in a kind of
- * purchase it never made. A verdict is raised when the unusual purchases within
+ * purchase it never made. While the card buys faster than usual (`cardProfileVelocityFactor` times
+ * its usual purchases a day within the window), a purchase only `cardProfileModerateSpreads` above
+ * its habit also counts, `cardProfileModerateWeight` each. A verdict is raised when the unusual purchases within
  * `cardProfileBurstHours` add up to `cardProfileBurstScore`: one odd purchase is a card holder's
  * holiday; several in a day is somebody else spending. Every purchase is learned only once it has
  * left the burst window without a verdict (a day late: the cardholder's new habit, or a new card
@@ -80,6 +82,8 @@ interface RecentPurchase {
   readonly hour: number;
   readonly rareHour: boolean;
   readonly newKind: boolean;
+  /** Only moderately above habit, counted because the card was buying fast. */
+  readonly moderate: boolean;
   /** 0 for a purchase that is not unusual. */
   readonly score: number;
 }
@@ -153,16 +157,21 @@ export function evolveCardBehaviour(
   }
   const high = spreads >= t.cardProfileHighSpreads;
   const low = spreads <= -t.cardProfileLowSpreads;
+  // Velocity: more purchases in the window than the card makes in a usual day, by a factor.
+  const fast = profile.purchases >= hourMinPurchases
+    && profile.recent.length + 1 >= Math.max(3, t.cardProfileVelocityFactor * usualPurchasesPerDay(profile, a.eventTime));
+  const moderate = fast && !high && !low && spreads >= t.cardProfileModerateSpreads;
 
   const knowsHours = profile.hoursTotal >= hourMinPurchases;
-  const rareHour = (high || low) && knowsHours && (profile.hours[hour]! + 1) / (profile.hoursTotal + 24) < t.cardProfileRareHourShare / 24;
+  const rareHour = (high || low || moderate) && knowsHours && (profile.hours[hour]! + 1) / (profile.hoursTotal + 24) < t.cardProfileRareHourShare / 24;
   const newKind = (high || low) && profile.purchases >= hourMinPurchases && own === undefined;
-  const score = high || low ? 1 + (rareHour ? t.cardProfileRareHourWeight : 0) + (newKind ? t.cardProfileNewKindWeight : 0) : 0;
+  const score = high || low ? 1 + (rareHour ? t.cardProfileRareHourWeight : 0) + (newKind ? t.cardProfileNewKindWeight : 0)
+    : moderate ? t.cardProfileModerateWeight + (rareHour ? t.cardProfileRareHourWeight : 0) : 0;
   const recent = profile.recent;
   if (recent.length >= maxRecentPurchases) learnOldest(profile, population, shard);
   recent.push({
     eventId: a.eventId, time: a.eventTime, kind, approved: a.responseCode === '00', alerted: a.eventTime < profile.suppressedUntil,
-    amountMinor: a.amountMinor, currency: a.currency, usualMinor: usual, spreads, hour, rareHour, newKind, score,
+    amountMinor: a.amountMinor, currency: a.currency, usualMinor: usual, spreads, hour, rareHour, newKind, moderate, score,
   });
   if (score === 0 || a.eventTime < profile.suppressedUntil) return undefined;
   let total = 0;
@@ -171,6 +180,10 @@ export function evolveCardBehaviour(
   profile.suppressedUntil = a.eventTime + t.cardProfileSuppressionDays * DAY_MS;
   for (const p of recent) p.alerted = true;
   return burstVerdict(profile, e, recent.filter((p) => p.score > 0), total, t);
+}
+
+function usualPurchasesPerDay(profile: CardProfile, now: number): number {
+  return profile.purchases === 0 ? 0 : profile.purchases / Math.max(1, (now - profile.firstPurchaseAt) / DAY_MS);
 }
 
 /** Purchases older than the burst window leave it; those no verdict touched become habit. */
@@ -213,17 +226,20 @@ function burstVerdict(profile: CardProfile, e: EnrichedAuthorisation, burst: rea
   const above = burst.filter((p) => p.spreads > 0).length;
   const below = burst.length - above;
   const rareHours = burst.filter((p) => p.rareHour).length;
+  const moderates = burst.filter((p) => p.moderate).length;
   const newKinds = burst.filter((p) => p.newKind).length;
   const reasonCodes = ['UNUSUAL_SPENDING_BURST'];
   if (above > 0) reasonCodes.push('AMOUNT_ABOVE_CARD_HABIT');
   if (below > 0) reasonCodes.push('AMOUNT_BELOW_CARD_HABIT');
   if (rareHours > 0) reasonCodes.push('UNUSUAL_HOUR_FOR_CARD');
   if (newKinds > 0) reasonCodes.push('NEW_KIND_OF_PURCHASE_FOR_CARD');
-  const usualPerDay = profile.purchases === 0 ? 0 : profile.purchases / Math.max(1, (a.eventTime - profile.firstPurchaseAt) / DAY_MS);
+  if (moderates > 0) reasonCodes.push('VELOCITY_ABOVE_CARD_HABIT');
+  const usualPerDay = usualPurchasesPerDay(profile, a.eventTime);
   const largest = burst.reduce((m, p) => (Math.abs(p.spreads) > Math.abs(m.spreads) ? p : m));
   const examples = burst.slice(0, 3).map((p) =>
     `${fmt.money(p.amountMinor, p.currency)} at ${String(p.hour).padStart(2, '0')}h (usual ${fmt.money(Math.round(p.usualMinor), p.currency)})`);
-  const extras = [rareHours > 0 ? `${rareHours} at hours it rarely uses` : '', newKinds > 0 ? `${newKinds} of a kind it never bought` : '']
+  const extras = [rareHours > 0 ? `${rareHours} at hours it rarely uses` : '', newKinds > 0 ? `${newKinds} of a kind it never bought` : '',
+    moderates > 0 ? `${moderates} only moderately above habit, but among ${profile.recent.length} purchases within the window against ${fmt.dec(usualPerDay)} a day usually` : '']
     .filter((s) => s !== '');
   return {
     detector: CARD_BEHAVIOUR,
@@ -241,7 +257,7 @@ function burstVerdict(profile: CardProfile, e: EnrichedAuthorisation, burst: rea
       `(limits ${t.cardProfileHighSpreads} above, ${t.cardProfileLowSpreads} below); burst score ${fmt.dec(total)} of ${t.cardProfileBurstScore}; ` +
       `${profile.purchases} purchases learned, ${fmt.dec(usualPerDay)} a day.`,
     measurements: {
-      unusualPurchases: burst.length, aboveHabit: above, belowHabit: below, atRareHours: rareHours, newKinds,
+      unusualPurchases: burst.length, aboveHabit: above, belowHabit: below, atRareHours: rareHours, newKinds, moderatelyAboveWhileFast: moderates,
       burstScore: total, largestSpreads: largest.spreads, largestAmountMinor: largest.amountMinor, usualAmountMinor: largest.usualMinor,
       purchasesLearned: profile.purchases, usualPurchasesPerDay: usualPerDay,
     },
