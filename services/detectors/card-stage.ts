@@ -25,6 +25,8 @@ interface HistoryEntry {
   readonly terminalId: string;
   readonly merchantId: string;
   readonly inPerson: boolean;
+  /** At a VIRTUAL terminal (e-commerce acceptance). */
+  readonly online: boolean;
 }
 
 interface CardState {
@@ -70,7 +72,7 @@ export class CardStage {
     const unusual = evolveCardBehaviour(state.profile, this.population, this.shardOf(a.cardToken), e, this.thresholds);
     state.history.push({
       eventId: a.eventId, time: a.eventTime, terminalId: a.terminalId, merchantId: a.merchantId,
-      inPerson: isInPersonUse(e),
+      inPerson: isInPersonUse(e), online: e.terminal?.kind === 'VIRTUAL',
     });
     if (state.history.length > historyLimit) state.history.splice(0, state.history.length - historyLimit);
     if (cloned !== undefined) {
@@ -93,9 +95,9 @@ export class CardStage {
     for (const entry of state.history) {
       if (!disputed.has(entry.eventId)) continue;
       firstFraud = Math.min(firstFraud, entry.time);
-      // Where a stolen card number was spent online says nothing about a terminal or a colluding
-      // merchant: only in-person disputes point at a place.
-      if (!entry.inPerson) continue;
+      // Which web shop a stolen card number was spent at says nothing about a terminal: disputes at
+      // virtual terminals do not point at a place. (Keyed entries at a fake terminal still do.)
+      if (entry.online) continue;
       out.disputes.push({
         cardToken: o.cardToken, outcomeId: o.outcomeId, time: o.reportedAt, eventId: entry.eventId, eventTime: entry.time,
         terminalId: entry.terminalId, merchantId: entry.merchantId,

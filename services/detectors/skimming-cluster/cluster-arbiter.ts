@@ -116,7 +116,8 @@ export class ClusterArbiter {
       if (c.time < (this.alertedUntil.get(key) ?? Number.NEGATIVE_INFINITY)) continue;
       const test = this.test(c);
       this.tested.set(key, test.p);
-      if (test.p > this.discoveryCutoff() || test.explained >= this.t.cppExplainedShare * c.cards.length) continue;
+      // What is left once other points explain their victims must still be a cluster on its own.
+      if (test.p > this.discoveryCutoff() || test.explained >= this.t.cppExplainedShare * c.cards.length || test.k < this.t.cppMinCompromisedCards) continue;
       this.alertedUntil.set(key, c.time + this.t.compromiseLookbackDays * DAY_MS);
       const merchant = this.latest.get(`MERCHANT:${c.merchantId}`) ?? c;
       this.named.set(c.merchantId, merchant);
