@@ -68,9 +68,10 @@ export const backtestCommand: Command = {
 
 const ratio = (x: number) => x.toFixed(3);
 
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+/** A plain-text table: the first `textColumns` columns left-aligned, the numbers after them right-aligned. */
+function table(header: readonly string[], rows: readonly (readonly string[])[], textColumns: number): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: readonly string[]) => cells.map((c, i) => (i < textColumns ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
@@ -82,10 +83,11 @@ function scoreTable(score: BacktestScore): string {
       String(r.subjectsWithConfirmedFraud), String(r.alertedSubjects), String(r.found), String(r.alertedWithoutFraud),
       ratio(r.recall), ratio(r.precision), r.medianHoursToAlert === null ? '-' : r.medianHoursToAlert.toFixed(1),
     ]),
+    3,
   );
 }
 
 function changesTable(changes: readonly AlertChanges[]): string {
-  return table(['detector', '', '', 'base', 'compared', 'gained', 'lost'],
-    changes.map((c) => [c.detector, '', '', String(c.base), String(c.compared), String(c.gained.length), String(c.lost.length)]));
+  return table(['detector', 'base', 'compared', 'gained', 'lost'],
+    changes.map((c) => [c.detector, String(c.base), String(c.compared), String(c.gained.length), String(c.lost.length)]), 1);
 }
