@@ -25,22 +25,36 @@ interface HttpError {
   message?: string;
 }
 
+/**
+ * Attempts at one registration. Services started together register the same new subjects at the
+ * same moment, and the registry then refuses all but one (Apicurio: "A rule named 'COMPATIBILITY'
+ * already exists"); a moment later the subject exists and registering again returns its id. A truly
+ * incompatible schema is refused every time and is reported as such after the last attempt.
+ */
+const registrationAttempts = 5;
+
 export function createConfluentSchemaRegistry(url: string): SchemaRegistryPort {
   const client = new SchemaRegistry({ host: url });
+  const registrationError = (subject: string, error: unknown): PosguardError => {
+    const status = (error as HttpError).status;
+    const message = (error as HttpError).message ?? String(error);
+    if (status === 409 || /incompatib|compatibility/i.test(message)) {
+      return new PosguardError('POSGUARD_ERR_REGISTRY_INCOMPATIBLE',
+        `schema registry rejected the schema for subject ${subject} as not BACKWARD compatible: ${message}`, { subject }, { cause: error });
+    }
+    return new PosguardError('POSGUARD_ERR_REGISTRY_UNAVAILABLE', `schema registry at ${url} failed to register ${subject}: ${message}`,
+      { subject, url }, { cause: error });
+  };
   return {
     async register(subject, schema) {
-      try {
-        const { id } = await client.register({ type: SchemaType.AVRO, schema }, { subject, compatibility: COMPATIBILITY.BACKWARD });
-        return id;
-      } catch (error) {
-        const status = (error as HttpError).status;
-        const message = (error as HttpError).message ?? String(error);
-        if (status === 409 || /incompatib|compatibility/i.test(message)) {
-          throw new PosguardError('POSGUARD_ERR_REGISTRY_INCOMPATIBLE',
-            `schema registry rejected the schema for subject ${subject} as not BACKWARD compatible: ${message}`, { subject }, { cause: error });
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const { id } = await client.register({ type: SchemaType.AVRO, schema }, { subject, compatibility: COMPATIBILITY.BACKWARD });
+          return id;
+        } catch (error) {
+          if (attempt >= registrationAttempts) throw registrationError(subject, error);
+          await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt * (0.5 + Math.random())));
         }
-        throw new PosguardError('POSGUARD_ERR_REGISTRY_UNAVAILABLE', `schema registry at ${url} failed to register ${subject}: ${message}`,
-          { subject, url }, { cause: error });
       }
     },
     async schemaText(id) {
