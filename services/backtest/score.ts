@@ -12,10 +12,8 @@
  *   the fraud began does not count. Precision is found subjects over all alerted subjects; alerted
  *   subjects with no confirmed fraud at all are listed apart.
  */
+import { DAY_MS, HOUR_MS } from '../core/geo.ts';
 import type { AuthorisationEvent, CardOutcome, FraudAlert, SubjectType } from '../core/records.ts';
-
-const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
 
 export interface FraudWindow {
   readonly firstFraud: number;
@@ -23,7 +21,7 @@ export interface FraudWindow {
 }
 
 /** What the scorer keeps of an authorisation: where it happened. */
-export interface AuthorisationPlace {
+interface AuthorisationPlace {
   readonly time: number;
   readonly cardToken: string;
   readonly terminalId: string;
@@ -38,7 +36,7 @@ const subjectKey = (type: SubjectType, id: string) => `${type}:${id}`;
 /** Collects the confirmed fraud of a stream while it is read. */
 export class ConfirmedFraud {
   private readonly places = new Map<string, AuthorisationPlace>();
-  private readonly windows = new Map<string, { firstFraud: number; lastFraud: number }>();
+  private readonly windows = new Map<string, { -readonly [K in keyof FraudWindow]: number }>();
   private readonly pending: CardOutcome[] = [];
   outcomesConfirmingFraud = 0;
   /** Disputed event ids that were not in the stream. */

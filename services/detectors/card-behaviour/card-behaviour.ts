@@ -27,7 +27,7 @@
  * Population statistics are kept per card shard (the card's partition), so that the card stage
  * can run as several instances and still give the same verdicts as one process.
  */
-import { DAY_MS } from '../../core/geo.ts';
+import { DAY_MS, HOUR_MS } from '../../core/geo.ts';
 import type { EnrichedAuthorisation } from '../../core/records.ts';
 import { fmt, type Verdict } from '../kernel/alert.ts';
 import type { Thresholds } from '../thresholds.ts';
@@ -35,7 +35,6 @@ import type { Thresholds } from '../thresholds.ts';
 export const CARD_BEHAVIOUR = 'card-behaviour';
 export const CARD_BEHAVIOUR_VERSION = '2.0.0';
 
-const HOUR_MS = 3_600_000;
 /** A card's own statistics stop growing their weight here: older habits fade. */
 const cardMemory = 50;
 /** The population's statistics fade over this many purchases of a kind. */

@@ -4,10 +4,10 @@
  * many for that place and time. The merchant stage proposes candidate clusters (a terminal or a
  * merchant, a window, its compromised cards and card visits) and reports per city and day how many
  * card visits there were and how many were by compromised cards. This stage, which sees all of it,
- * tests each candidate against the largest of three compromise rates: the candidate's own
- * visitors outside its window (skimming-cluster.ts: a shop next to a skimmer shares its victims
- * every week, not only in the skimmer's days), its city's background in the same window (without
- * the candidate's own merchant and the merchants already named there), and the population's.
+ * tests each candidate against its own compromise rate outside its window (skimming-cluster.ts: a
+ * shop next to a skimmer shares its victims every week, not only in the skimmer's days), shrunk
+ * toward its city's background in the same window (without the candidate's own merchant and the
+ * merchants already named there), never below the population's.
  *
  * Thousands of terminals are tested, so chance alone would name some: a candidate is named only
  * when its p-value passes Benjamini–Hochberg at `cppFalseDiscoveryRate` over every subject tested
@@ -180,7 +180,7 @@ export class ClusterArbiter {
     return { rate, p, k, explained };
   }
 
-  /** The rate a candidate is tested against: the largest of its own reference, its city's background and the population's. */
+  /** The rate a candidate is tested against: its own reference shrunk toward its city's background, never below the population's. */
   private localRate(c: ClusterCandidate): number {
     const prior = this.t.cppReferencePriorVisits;
     return Math.max(this.t.populationCompromiseRate, (c.referenceCompromisedVisits + this.cityRate(c) * prior) / (c.referenceVisits + prior));
@@ -225,8 +225,8 @@ export class ClusterArbiter {
       reasonCodes: ['COMMON_POINT_OF_COMPROMISE'],
       explanation: `${c.subjectType === 'TERMINAL' ? 'Terminal' : 'Merchant'} ${c.subjectId} in ${c.city} is a probable point of compromise: ${k} of the ` +
         `${fmt.int(n)} card visits between ${fmt.date(c.windowStart).slice(0, 10)} and ${fmt.date(c.windowEnd - DAY_MS).slice(0, 10)} were later compromised${others}, ` +
-        `against ${fmt.dec(expected)} expected at ${(rate * 100).toFixed(1)}%: the highest of its own rate on other days ` +
-        `(${c.referenceCompromisedVisits} of ${fmt.int(c.referenceVisits)} card visits), ${c.city}'s and the population's ` +
+        `against ${fmt.dec(expected)} expected at ${(rate * 100).toFixed(1)}%: its own rate on other days ` +
+        `(${c.referenceCompromisedVisits} of ${fmt.int(c.referenceVisits)} card visits), weighed with ${c.city}'s rate that week, never below the population's ` +
         `(p = ${p.toExponential(1)}; false discovery rate ${fmt.pct(this.t.cppFalseDiscoveryRate)} over ${fmt.int(this.tested.size)} subjects tested).`,
       measurements: {
         distinctCompromisedCards: k, explainedElsewhere: explained, cardVisitsInWindow: n, localCompromiseRate: rate,

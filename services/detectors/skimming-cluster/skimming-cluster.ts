@@ -13,9 +13,9 @@
  * a neighbouring shop sees them on every day alike (its share in the window is its share outside),
  * while at the skimmed terminal every card that came in the window was exposed, and the same
  * customers' other visits were not.
- * The cluster arbiter tests every candidate against the largest of that reference rate, its city's
- * rate in the window and the population rate, with Benjamini–Hochberg control of false discoveries
- * across all subjects it tested. For the city rate this stage also reports, per city and day, its
+ * The cluster arbiter tests every candidate against that reference rate, shrunk toward its city's
+ * rate in the window and never below the population rate, with Benjamini–Hochberg control of false
+ * discoveries across all subjects it tested. For the city rate this stage also reports, per city and day, its
  * merchants' card visits (at day close) and the compromised ones (as notices reveal them).
  * POINT_OF_FRAUD: authorisations disputed as fraud, counted per terminal and merchant: k distinct
  * disputing cards among the n visits of the disputed period, against disputeBaseRate.
