@@ -435,7 +435,7 @@ export async function stackStatus(layout: StackLayout = stackLayout()): Promise<
 
 function printEndpoints(layout: StackLayout): void {
   const endpoints = stackEndpoints(layout);
-  process.stdout.write(`KAFKA_BROKERS=${endpoints.kafkaBrokers}\nSCHEMA_REGISTRY_URL=${endpoints.schemaRegistryUrl}\nPROMETHEUS_URL=${endpoints.prometheusUrl}\n`);
+  process.stdout.write(`KAFKA_BROKERS=${endpoints.kafkaBrokers}\nSCHEMA_REGISTRY_URL=${endpoints.schemaRegistryUrl}\nPROMETHEUS_URL=${endpoints.prometheusUrl}\nPOSGUARD_PROMETHEUS_TARGETS_DIR=${endpoints.prometheusTargetsDir}\n`);
 }
 
 async function cli(command: string | undefined): Promise<number> {

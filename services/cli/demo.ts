@@ -1,8 +1,12 @@
+import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { connectClickHouse, type ClickHouseClient } from '../core/clickhouse/client.ts';
 import { migrate } from '../core/clickhouse/migrations.ts';
+import { announceEngineOwner, engineOwnerUrl, serveReadOnlySql } from '../core/clickhouse/shared-engine.ts';
 import { topics } from '../core/codec/topics.ts';
 import { loadConfig } from '../core/config/config.ts';
+import { PosguardError } from '../core/errors.ts';
+import { buildServiceApp } from '../core/http/service-app.ts';
 import { createLogger } from '../core/observability/logging.ts';
 import { createMetrics } from '../core/observability/metrics.ts';
 import type { FraudAlert } from '../core/records.ts';
@@ -29,8 +33,8 @@ export const demoCommand: Command = {
   summary: 'run the whole pipeline embedded on synthetic traffic with labelled fraud, into embedded ClickHouse',
   usage: 'usage: posguard demo [--seed N] [--days N] [--cards N] [--merchants N]\n\n' +
     'Generates a synthetic acquirer stream with injected fraud scenarios, runs ingest → enricher → detectors →\n' +
-    'sink over the in-process log into embedded ClickHouse (chDB under POSGUARD_DATA_DIR, database posguard,\n' +
-    'recreated empty), shows alerts as they appear, and ends with a summary scored against the ground truth.',
+    'sink over the in-process log into embedded ClickHouse (chDB under POSGUARD_DATA_DIR, database posguard_demo,\n' +
+    'recreated empty; queryable with posguard query while it runs), shows alerts as they appear, and ends with a summary scored against the ground truth.',
   async run(args) {
     const { values } = parseArgs({ args, options: generatorFlags });
     const options = generatorOptionsFrom(values);
@@ -43,10 +47,27 @@ export const demoCommand: Command = {
     const metrics = createMetrics({ defaultMetrics: false });
 
     out(`posguard demo — seed ${options.seed}, ${options.days} days, ${fmt.int(options.cards)} cards, ${options.merchants} merchants`);
-    const { client: clickhouse, description } = await connectClickHouse(config);
-    await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${config.clickhouseDatabase}` });
-    await migrate(clickhouse, { database: config.clickhouseDatabase });
-    out(`ClickHouse: ${description}, database ${config.clickhouseDatabase} (recreated empty)`);
+    const owner = config.clickhouseUrl === undefined ? engineOwnerUrl(config.dataDir) : undefined;
+    if (owner !== undefined) {
+      throw new PosguardError('POSGUARD_ERR_CLICKHOUSE_ENGINE_BUSY',
+        `the embedded ClickHouse under ${config.dataDir} is held by process ${owner.pid} (a running sink or demo): run the demo with another POSGUARD_DATA_DIR`, { dataDir: config.dataDir });
+    }
+    const { client: clickhouse, description, embedded } = await connectClickHouse(config);
+    // The demo's own database: it is recreated on every run, and must never be one a sink writes.
+    const db = `${config.clickhouseDatabase}_demo`;
+    await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${db}` });
+    await migrate(clickhouse, { database: db });
+    out(`ClickHouse: ${description}, database ${db} (recreated empty)`);
+    // While the demo runs it holds the embedded engine; `posguard query` reaches it through this port.
+    const sqlApp = buildServiceApp({ service: 'demo', logger, metrics });
+    let forgetOwner = () => {};
+    let closeSql = async () => {};
+    if (embedded) {
+      closeSql = await serveReadOnlySql(sqlApp, config);
+      await sqlApp.listen({ host: '127.0.0.1', port: 0 });
+      forgetOwner = announceEngineOwner(config.dataDir, `http://127.0.0.1:${(sqlApp.server.address() as AddressInfo).port}/v1/sql`);
+      out(`While it runs: npx posguard query "SELECT count() FROM ${db}.alerts"`);
+    }
 
     let t0 = Date.now();
     const stream = generateStream(options);
@@ -55,7 +76,7 @@ export const demoCommand: Command = {
       `${stream.truth.length} labelled fraud subjects`);
 
     const platform = await connectPlatform(config, logger);
-    const pipeline = await startPipeline({ platform, config, logger, metrics, thresholds, clickhouse });
+    const pipeline = await startPipeline({ platform, config: { ...config, clickhouseDatabase: db }, logger, metrics, thresholds, clickhouse });
 
     // Alerts as they appear: the first few of each detector, then a count.
     const shown = new Map<string, number>();
@@ -93,7 +114,6 @@ export const demoCommand: Command = {
     await alertWatcher.disconnect();
     await pipeline.stop();
 
-    const db = config.clickhouseDatabase;
     out();
     out(`Processed ${fmt.int(stream.counts.authorisation)} authorisations end to end in ${seconds.toFixed(1)}s: ${fmt.int(stream.counts.authorisation / seconds)} authorisations/s ` +
       '(acquirer → enricher → four detector stages → sink into ClickHouse, exactly-once between topics)');
@@ -130,6 +150,9 @@ export const demoCommand: Command = {
     out(`  npx posguard query "SELECT detector, severity, count() FROM ${db}.alerts FINAL GROUP BY detector, severity ORDER BY detector"`);
     out(`  npx posguard query "SELECT subjectId, explanation FROM ${db}.alerts FINAL WHERE detector = 'skimming-cluster' LIMIT 5"`);
     out(`  npx posguard query "SELECT terminalId, count() AS fallbacks FROM ${db}.enriched_auths FINAL WHERE chipCardReadWithoutChip GROUP BY terminalId ORDER BY fallbacks DESC LIMIT 5"`);
+    forgetOwner();
+    await sqlApp.close();
+    await closeSql();
     await clickhouse.close();
     return 0;
   },

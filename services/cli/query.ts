@@ -1,15 +1,16 @@
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { DataFormat } from '@clickhouse/client';
 import { connectClickHouse } from '../core/clickhouse/client.ts';
+import { engineOwnerUrl, queryFormats, readOnlyQuery, type QueryFormat } from '../core/clickhouse/shared-engine.ts';
 import { loadConfig } from '../core/config/config.ts';
+import { PosguardError } from '../core/errors.ts';
 import type { Command } from './main.ts';
-
-const formats = ['PrettyCompactMonoBlock', 'JSONEachRow', 'CSVWithNames', 'TSVWithNames'] as const;
 
 export const queryCommand: Command = {
   summary: 'run SQL against the configured ClickHouse (embedded chDB, or CLICKHOUSE_URL)',
-  usage: `usage: posguard query "<sql>" [--format ${formats.join('|')}]\n\n` +
+  usage: `usage: posguard query "<sql>" [--format ${queryFormats.join('|')}]\n\n` +
     'Runs one statement against CLICKHOUSE_URL, or the embedded chDB engine under POSGUARD_DATA_DIR.\n' +
+    'While a sink or demo holds the embedded engine, the statement goes to that process (read-only).\n' +
     'Example: posguard query "SELECT detector, count() FROM posguard.alerts FINAL GROUP BY detector"',
   async run(args) {
     const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { format: { type: 'string', default: 'PrettyCompactMonoBlock' } } });
@@ -18,16 +19,30 @@ export const queryCommand: Command = {
       process.stderr.write(`${this.usage}\n`);
       return 2;
     }
-    const format = values.format as (typeof formats)[number];
-    if (!formats.includes(format)) {
-      process.stderr.write(`--format must be one of ${formats.join(', ')}\n`);
+    const format = values.format as QueryFormat;
+    if (!queryFormats.includes(format)) {
+      process.stderr.write(`--format must be one of ${queryFormats.join(', ')}\n`);
       return 2;
     }
-    const { client } = await connectClickHouse(loadConfig());
+    const config = loadConfig();
+    const owner = config.clickhouseUrl === undefined ? engineOwnerUrl(config.dataDir) : undefined;
+    if (owner !== undefined) {
+      const response = await fetch(owner.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: sql, format }) });
+      const text = await response.text();
+      if (!response.ok) throw new PosguardError('POSGUARD_ERR_CLICKHOUSE_QUERY_FAILED', (JSON.parse(text) as { message?: string }).message ?? text, { url: owner.url });
+      process.stdout.write(text);
+      return 0;
+    }
+    const { client } = await connectClickHouse(config);
     try {
-      // Pretty* are text formats the client passes through untouched; its DataFormat type omits them.
-      const result = await client.query({ query: sql, format: format as DataFormat });
-      process.stdout.write(await result.text());
+      process.stdout.write(await readOnlyQuery(client, sql, format).catch((error: Error) => {
+        if (/Cannot lock file|already running/i.test(error.message)) {
+          throw new PosguardError('POSGUARD_ERR_CLICKHOUSE_ENGINE_BUSY',
+            `${resolve(config.dataDir, 'clickhouse')} is held by another process that does not serve SQL (not a posguard sink or demo?): stop it, or point POSGUARD_DATA_DIR elsewhere`,
+            { dataDir: config.dataDir });
+        }
+        throw new PosguardError('POSGUARD_ERR_CLICKHOUSE_QUERY_FAILED', error.message);
+      }));
       return 0;
     } finally {
       await client.close();

@@ -1,19 +1,22 @@
+import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { connectClickHouse } from '../core/clickhouse/client.ts';
 import { migrate } from '../core/clickhouse/migrations.ts';
+import { announceEngineOwner, serveReadOnlySql } from '../core/clickhouse/shared-engine.ts';
 import { loadSchemaCatalog } from '../core/codec/schema-catalog.ts';
-import { loadConfig } from '../core/config/config.ts';
-import { PosguardError } from '../core/errors.ts';
-import { buildServiceApp } from '../core/http/service-app.ts';
-import { createLogger } from '../core/observability/logging.ts';
+import { loadConfig, type PosguardConfig } from '../core/config/config.ts';
+import { isPosguardError, PosguardError } from '../core/errors.ts';
+import { buildServiceApp, type ServiceApp } from '../core/http/service-app.ts';
+import { createLogger, type Logger } from '../core/observability/logging.ts';
 import { createMetrics } from '../core/observability/metrics.ts';
+import { registerScrapeTarget } from '../core/observability/prometheus-targets.ts';
 import type { RunningStage } from '../core/service/stage-runner.ts';
 import { detectorStages, runDetectors, type DetectorStage } from '../detectors/service.ts';
 import { thresholdsFromEnv } from '../detectors/thresholds.ts';
 import { runEnricher } from '../enricher/service.ts';
 import { buildIngestApp } from '../ingest/app.ts';
 import { upstreamCaughtUp } from '../pipeline/drain.ts';
-import { connectPlatform } from '../pipeline/platform.ts';
+import { connectPlatform, type Platform } from '../pipeline/platform.ts';
 import { runSink } from '../sink/service.ts';
 import type { Command } from './main.ts';
 import { UsageError } from './arguments.ts';
@@ -21,11 +24,47 @@ import { UsageError } from './arguments.ts';
 const services = ['ingest', 'enricher', 'detectors', 'sink'] as const;
 type Service = (typeof services)[number];
 
+/** Resolves when SIGTERM or SIGINT arrives; `signalled` says whether one has. */
+function stopSignal(logger: Logger, name: string) {
+  let signalled = false;
+  const arrived = new Promise<void>((resolve) => {
+    const on = (signal: NodeJS.Signals) => {
+      signalled = true;
+      logger.info({ signal }, `${name} stopping`);
+      resolve();
+    };
+    process.once('SIGTERM', on);
+    process.once('SIGINT', on);
+  });
+  return { arrived, signalled: () => signalled };
+}
+
+/**
+ * Connects to Kafka and the registry, retrying with capped backoff while they are not up (services
+ * may start before the stack, or together with it). Only a refusal that no retry can change (an
+ * incompatible schema) ends the start-up. Returns undefined if a stop signal came first.
+ */
+async function connectWhenUp(config: PosguardConfig, logger: Logger, stop: ReturnType<typeof stopSignal>, status: { reason: string | undefined }): Promise<Platform | undefined> {
+  for (let attempt = 1; !stop.signalled(); attempt++) {
+    try {
+      return await connectPlatform(config, logger);
+    } catch (error) {
+      if (isPosguardError(error) && !error.retriable) throw error;
+      const delayMs = Math.min(10_000, 250 * 2 ** attempt) * (0.5 + Math.random() / 2);
+      status.reason = `waiting for Kafka and the schema registry (attempt ${attempt}: ${(error as Error).message})`;
+      logger.warn({ attempt, retryInMs: Math.round(delayMs), error: (error as Error).message }, 'Kafka or the schema registry is not reachable yet; retrying');
+      await Promise.race([new Promise((resolve) => setTimeout(resolve, delayMs)), stop.arrived]);
+    }
+  }
+  return undefined;
+}
+
 export const runCommand: Command = {
   summary: 'start one service (ingest, enricher, detectors, sink) against Kafka, the schema registry and ClickHouse',
   usage: `usage: posguard run <${services.join('|')}> [--stage ${detectorStages.join('|')}]\n\n` +
     'Needs KAFKA_BROKERS and SCHEMA_REGISTRY_URL (and CLICKHOUSE_URL for a ClickHouse server; else embedded chDB).\n' +
-    'Serves /metrics, /healthz and /readyz (and the ingest API) on HOST:PORT. Stops gracefully on SIGTERM or SIGINT.\n' +
+    'Serves /metrics, /healthz and /readyz (and the ingest API) on HOST:PORT. Waits for Kafka and the registry\n' +
+    'if they are not up yet. Stops on SIGTERM or SIGINT within POSGUARD_SHUTDOWN_TIMEOUT_MS.\n' +
     'detectors runs all four stages unless --stage picks one (to scale them separately).',
   async run(args) {
     const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { stage: { type: 'string' } } });
@@ -42,19 +81,55 @@ export const runCommand: Command = {
     const name = stage === undefined ? service : `${service}-${stage}`;
     const logger = createLogger({ level: config.logLevel, name });
     const metrics = createMetrics();
-    const platform = await connectPlatform(config, logger);
-    const common = { transport: platform.transport, serdes: platform.serdes, metrics, instanceId: config.instanceId, logger };
+    const stop = stopSignal(logger, name);
+    // The bound holds whatever the service is doing when the signal comes: connecting, rebuilding, mid-batch.
+    void stop.arrived.then(() => {
+      setTimeout(() => {
+        logger.error({ boundMs: config.shutdownTimeoutMs }, `${name} did not stop within POSGUARD_SHUTDOWN_TIMEOUT_MS; exiting`);
+        process.exit(1);
+      }, config.shutdownTimeoutMs).unref();
+    });
 
-    let stop: () => Promise<void>;
-    let app;
-    if (service === 'ingest') {
-      const producer = await platform.transport.producer();
-      app = buildIngestApp({ producer, serdes: platform.serdes, catalog: loadSchemaCatalog(), apiKeys: config.apiKeys, logger, metrics });
-      stop = () => producer.disconnect();
-    } else {
-      let stages: Pick<RunningStage, 'ready' | 'stop'>[];
-      let closeClickHouse = async () => {};
-      if (service === 'enricher') {
+    const cleanups: (() => Promise<void> | void)[] = [];
+    // The sink opens ClickHouse first: an embedded engine is shared through this service's port.
+    const clickhouse = service === 'sink' ? await connectClickHouse(config) : undefined;
+    if (clickhouse !== undefined) cleanups.push(() => clickhouse.client.close());
+
+    // The port answers from the first moment: /readyz says why the service is not ready yet.
+    const status: { reason: string | undefined } = { reason: 'connecting to Kafka and the schema registry' };
+    let stages: Pick<RunningStage, 'ready' | 'stop'>[] = [];
+    let app: ServiceApp = buildServiceApp({
+      service: name, logger, metrics,
+      readiness: [
+        { name: 'started', check: async () => status.reason },
+        { name: 'consuming', check: async () => (stages.every((s) => s.ready()) ? undefined : 'not yet consuming (joining its group or rebuilding state)') },
+      ],
+    });
+    if (clickhouse?.embedded === true) cleanups.push(await serveReadOnlySql(app, config));
+    const listen = async (): Promise<string> => {
+      await app.listen({ host: config.host, port: config.port });
+      const { address, port } = app.server.address() as AddressInfo;
+      const host = address === '0.0.0.0' || address === '::' ? '127.0.0.1' : address.includes(':') ? `[${address}]` : address;
+      return `${host}:${port}`;
+    };
+    let address = await listen();
+    logger.info({ address }, `${name} starting`);
+    // This process holds the engine's directory: analysts reach the data through it.
+    if (clickhouse?.embedded === true) cleanups.push(announceEngineOwner(config.dataDir, `http://${address}/v1/sql`));
+
+    try {
+      const platform = await connectWhenUp(config, logger, stop, status);
+      if (platform === undefined) return 0;
+      cleanups.push(() => platform.transport.close());
+      const common = { transport: platform.transport, serdes: platform.serdes, metrics, instanceId: config.instanceId, logger };
+      if (service === 'ingest') {
+        // The ingest routes need the producer and serdes when they are built: swap the start-up shell for the API.
+        const producer = await platform.transport.producer();
+        cleanups.push(() => producer.disconnect());
+        await app.close();
+        app = buildIngestApp({ producer, serdes: platform.serdes, catalog: loadSchemaCatalog(), apiKeys: config.apiKeys, logger, metrics });
+        address = await listen();
+      } else if (service === 'enricher') {
         stages = [await runEnricher(common)];
       } else if (service === 'detectors') {
         stages = await runDetectors({
@@ -62,7 +137,7 @@ export const runCommand: Command = {
           upstreamCaughtUp: upstreamCaughtUp(platform.transport),
         }, stage === undefined ? detectorStages : [stage]);
       } else {
-        const { client, description } = await connectClickHouse(config);
+        const { client, description } = clickhouse!;
         await migrate(client, { database: config.clickhouseDatabase, logger, metrics });
         logger.info({ clickhouse: description }, 'ClickHouse ready');
         const crash = process.env.POSGUARD_FAULT_SINK_CRASH_AFTER_INSERTS;
@@ -70,31 +145,19 @@ export const runCommand: Command = {
           ...common, clickhouse: client, database: config.clickhouseDatabase, batchRecords: config.sinkBatchRecords, flushMs: config.sinkFlushMs,
           crashAfterInserts: crash === undefined || crash === '' ? undefined : Number(crash),
         })];
-        closeClickHouse = () => client.close();
       }
-      app = buildServiceApp({
-        service: name, logger, metrics,
-        readiness: [{ name: 'consuming', check: async () => (stages.every((s) => s.ready()) ? undefined : 'not yet consuming (joining its group or rebuilding state)') }],
-      });
-      stop = async () => {
-        for (const s of stages) await s.stop();
-        await closeClickHouse();
-      };
+      status.reason = undefined;
+      if (config.prometheusTargetsDir !== undefined) {
+        cleanups.push(registerScrapeTarget(config.prometheusTargetsDir, `${name}-${config.instanceId}`, { address, labels: { service: name, instance_id: config.instanceId } }));
+      }
+      logger.info({ address }, `${name} started`);
+      await stop.arrived;
+    } finally {
+      await app.close();
+      // Stages first (they commit what they can), then what they ran on, in reverse order of opening.
+      for (const s of stages) await s.stop().catch((error: unknown) => logger.warn({ error: (error as Error).message }, 'stopping a stage failed'));
+      for (const cleanup of cleanups.reverse()) await cleanup();
     }
-
-    await app.listen({ host: config.host, port: config.port });
-    logger.info({ address: app.server.address() }, `${name} started`);
-    await new Promise<void>((resolve) => {
-      const shutdown = (signal: string) => {
-        logger.info({ signal }, `${name} stopping`);
-        resolve();
-      };
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
-      process.once('SIGINT', () => shutdown('SIGINT'));
-    });
-    await app.close();
-    await stop();
-    await platform.transport.close();
     logger.info(`${name} stopped`);
     return 0;
   },

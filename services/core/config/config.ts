@@ -31,6 +31,10 @@ export interface PosguardConfig {
   readonly sinkFlushMs: number;
   /** How long a caught-up input partition stays silent before it stops holding event time back. */
   readonly partitionIdleMs: number;
+  /** How long `posguard run` may take to stop after SIGTERM before it exits anyway. */
+  readonly shutdownTimeoutMs: number;
+  /** Prometheus file_sd directory `posguard run` registers its /metrics endpoint in; undefined: none. */
+  readonly prometheusTargetsDir: string | undefined;
   readonly runMode: 'embedded' | 'distributed';
 }
 
@@ -220,6 +224,20 @@ export const configVariables = [
     doc: 'A detector input partition that is caught up, while every stage upstream of it is caught up too, stops holding the event-time watermark back after this long without records (milliseconds). Lower cuts alert latency at quiet times; it never changes which alerts are raised.',
     defaultValue: '2000',
     parse: boundedInteger(50, 600_000),
+  }),
+  variable({
+    name: 'POSGUARD_SHUTDOWN_TIMEOUT_MS',
+    key: 'shutdownTimeoutMs',
+    doc: 'After SIGTERM or SIGINT, `posguard run` stops consuming, finishes or abandons the batch in hand, commits what it can and closes its connections; if that takes longer than this (milliseconds), it logs what was still pending and exits with status 1.',
+    defaultValue: '10000',
+    parse: boundedInteger(100, 600_000),
+  }),
+  variable({
+    name: 'POSGUARD_PROMETHEUS_TARGETS_DIR',
+    key: 'prometheusTargetsDir',
+    doc: 'A directory Prometheus watches with file_sd_configs. `posguard run` writes `<service>-<instance>.json` naming its /metrics address there once it listens, and removes it when it stops. `npm run stack:up` prints the stack Prometheus\'s directory. Unset: no registration.',
+    defaultValue: undefined,
+    parse: parseNonEmpty,
   }),
   variable({
     name: 'LOG_LEVEL',

@@ -138,6 +138,10 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
   let lateReported = 0;
   /** Each assigned input partition: the offset to commit for it, whether it is caught up, idle, and since when silent. */
   const partitions = new Map<string, { topic: string; partition: number; position: number; caughtUp: boolean; idle: boolean; lastBatchAt: number }>();
+  /** Where the replay of a rebuild starts: the earliest offset retention has left, per `topic:partition`. */
+  const replayFrom = new Map<string, number>();
+  // Stopping abandons a rebuild in progress: its state would be thrown away anyway.
+  const stopping = new AbortController();
   // On Kafka a transaction's commit marker takes the last offset: one short of the end is the end.
   const trailingMarkers = transport.kind === 'kafka' ? 1 : 0;
   // Batches and idle checks take turns: both feed the processor and commit transactions.
@@ -182,12 +186,16 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
       const [x, y] = [JSON.parse(a) as { time: number; id: string }, JSON.parse(b) as { time: number; id: string }];
       return x.time > y.time || (x.time === y.time && x.id > y.id);
     };
+    replayFrom.clear();
     for (const { topic, partitions: assigned } of consumer.assignment()) {
-      const [committed, ends] = await Promise.all([transport.admin.committedOffsets(deps.groupId, topic), transport.admin.endOffsets(topic)]);
+      const [committed, starts, ends] = await Promise.all([
+        transport.admin.committedOffsets(deps.groupId, topic), transport.admin.startOffsets(topic), transport.admin.endOffsets(topic),
+      ]);
       for (const partition of assigned) {
         const entry = committed.find((c) => c.partition === partition);
         const position = Math.max(0, entry?.offset ?? 0);
         const end = ends.find((e) => e.partition === partition)?.offset ?? 0;
+        replayFrom.set(`${topic}:${partition}`, starts.find((e) => e.partition === partition)?.offset ?? 0);
         // Every partition holds event time back from the start, until it delivers or goes idle: a
         // partition whose first record comes late must not find its time already released.
         partitions.set(`${topic}:${partition}`, { topic, partition, position, caughtUp: end - position <= trailingMarkers, idle: false, lastBatchAt: started });
@@ -201,17 +209,32 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
   /** Replays the assigned partitions up to their committed offsets, then restores the checkpoint. */
   async function replay(heartbeat: () => Promise<void>, started: number, checkpoint: string | undefined): Promise<void> {
     const targets = new Map<string, number>();
-    for (const p of partitions.values()) if (p.position > 0) targets.set(`${p.topic}:${p.partition}`, p.position);
+    let deleted = 0;
+    for (const p of partitions.values()) {
+      const key = `${p.topic}:${p.partition}`;
+      const from = replayFrom.get(key) ?? 0;
+      deleted += Math.min(from, p.position);
+      // A partition that retention emptied up to the committed offset has nothing left to replay:
+      // waiting for a batch from it would wait forever.
+      if (p.position > from) targets.set(key, p.position);
+    }
+    if (deleted > 0) {
+      logger.warn({ group: deps.groupId, deleted }, 'input records below the committed offsets were deleted by retention: the state rebuilt from the input lacks them');
+    }
     if (targets.size > 0) {
       const remaining = new Set(targets.keys());
-      const total = [...targets.values()].reduce((n, offset) => n + offset, 0);
+      const total = [...targets].reduce((n, [key, offset]) => n + offset - (replayFrom.get(key) ?? 0), 0);
       logger.info({ group: deps.groupId, partitions: targets.size, records: total }, 'rebuilding stage state from its input topics');
       const reader = await transport.consumer({ groupId: `${deps.groupId}.rebuild.${randomUUID()}`, topics: processor.inputTopics, maxBatchRecords: deps.maxBatchRecords });
       let replayed = 0;
       let reportedAt = Date.now();
       try {
         await new Promise<void>((resolve, reject) => {
+          const abandon = () => reject(new PosguardError('POSGUARD_ERR_STAGE_STOPPING', `${deps.groupId}: stopped during the rebuild of its state`, { group: deps.groupId }));
+          if (stopping.signal.aborted) abandon();
+          stopping.signal.addEventListener('abort', abandon, { once: true });
           reader.run(async (batch) => {
+            if (stopping.signal.aborted) return;
             const key = `${batch.topic}:${batch.partition}`;
             const target = targets.get(key);
             if (target === undefined || !remaining.has(key)) return;
@@ -392,6 +415,7 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
       && [...partitions.values()].every((p) => p.caughtUp && (p.idle || !ordersByEventTime)),
     async stop() {
       clearInterval(idleTimer);
+      stopping.abort();
       await turn;
       await consumer.disconnect();
       await producer.disconnect();

@@ -132,6 +132,8 @@ export interface TopicAdmin {
   committedOffsets(groupId: string, topic: string): Promise<PartitionOffsets[]>;
   /** High watermark of each partition. */
   endOffsets(topic: string): Promise<PartitionOffsets[]>;
+  /** Earliest offset still held by each partition (what retention has not deleted yet). */
+  startOffsets(topic: string): Promise<PartitionOffsets[]>;
 }
 
 export interface Transport {

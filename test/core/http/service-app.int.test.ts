@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildServiceApp } from '../../../services/core/http/service-app.ts';
 import { createLogger } from '../../../services/core/observability/logging.ts';
 import { createMetrics } from '../../../services/core/observability/metrics.ts';
+import { registerScrapeTarget } from '../../../services/core/observability/prometheus-targets.ts';
 import { waitFor } from '../../support/wait.ts';
 
 const { prometheusUrl, prometheusTargetsDir } = inject('endpoints');
@@ -17,7 +16,7 @@ const app = buildServiceApp({
   metrics,
   readiness: [{ name: 'caught-up', check: async () => (ready ? undefined : 'still replaying profiles') }],
 });
-const targetFile = join(prometheusTargetsDir ?? '.', `probe-${randomUUID()}.json`);
+let unregister = () => {};
 let instance = '';
 
 async function promql(query: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
@@ -33,7 +32,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  rmSync(targetFile, { force: true });
+  unregister();
   await app.close();
 });
 
@@ -49,7 +48,7 @@ describe('the service HTTP shell', () => {
 
   it.runIf(prometheusUrl !== undefined && prometheusTargetsDir !== undefined)('is scraped by a real Prometheus, which answers PromQL about it', async () => {
     metrics.get('posguard_records_consumed_total').inc({ service: 'probe', topic: 'auth.requests.v1' }, 42);
-    writeFileSync(targetFile, JSON.stringify([{ targets: [instance], labels: { service: 'probe' } }]));
+    unregister = registerScrapeTarget(prometheusTargetsDir!, `probe-${randomUUID()}`, { address: instance, labels: { service: 'probe' } });
 
     const up = await waitFor('Prometheus to scrape the probe', async () => {
       const result = await promql(`up{job="posguard",instance="${instance}"}`);

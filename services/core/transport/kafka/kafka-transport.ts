@@ -144,6 +144,10 @@ export function createKafkaTransport(options: KafkaTransportOptions): Transport 
       const offsets = await (await withAdmin()).fetchTopicOffsets(topic);
       return offsets.map((p) => ({ partition: p.partition, offset: Number(p.high) })).sort((a, b) => a.partition - b.partition);
     },
+    async startOffsets(topic) {
+      const offsets = await (await withAdmin()).fetchTopicOffsets(topic);
+      return offsets.map((p) => ({ partition: p.partition, offset: Number(p.low) })).sort((a, b) => a.partition - b.partition);
+    },
   };
 
   function track<T extends { disconnect(): Promise<void> }>(client: T): T {
