@@ -17,7 +17,7 @@ import { connectClickHouse, type ClickHouseTarget } from '../../services/core/cl
 import { loadSchemaCatalog } from '../../services/core/codec/schema-catalog.ts';
 import { createConfluentSchemaRegistry } from '../../services/core/codec/schema-registry.ts';
 import { registerSerdes, type Serdes } from '../../services/core/codec/serde.ts';
-import { topicContracts, topics } from '../../services/core/codec/topics.ts';
+import { topics } from '../../services/core/codec/topics.ts';
 import { loadConfig } from '../../services/core/config/config.ts';
 import { createLogger } from '../../services/core/observability/logging.ts';
 import { createMetrics } from '../../services/core/observability/metrics.ts';
@@ -31,6 +31,7 @@ import { pipelineGroups, totalLag, waitForDrain } from '../../services/pipeline/
 import { startPipeline } from '../../services/pipeline/pipeline.ts';
 import { connectPlatform } from '../../services/pipeline/platform.ts';
 import { scoreAlerts } from '../../services/quality/score.ts';
+import { claimContractTopics } from '../support/contract-topics.ts';
 import { startService, stopService, type ServiceProcess } from '../support/service-process.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -61,6 +62,7 @@ let embeddedAlertIds: string[] = [];
 let kafkaAlerts: FraudAlert[] = [];
 let deadLetters: DeadLetter[] = [];
 let clickhouse: ClickHouseTarget;
+let releaseContractTopics = () => {};
 
 async function readTopic<T>(topic: string): Promise<T[]> {
   const consumer = await kafka.consumer({ groupId: `e2e-reader-${topic}-${Date.now()}`, topics: [topic] });
@@ -110,11 +112,7 @@ beforeAll(async () => {
   // The default stream: the scale at which the detectors are specified (issue: ≥ 10,000 cards, 30 days).
   stream = generateStream(defaultGeneratorOptions);
   kafka = createKafkaTransport({ brokers: kafkaBrokers.split(','), clientId: 'posguard-e2e', logger });
-  await kafka.admin.deleteTopics(topicContracts.map((c) => c.topic));
-  await waitFor('contract topics deleted', async () => {
-    const names = await kafka.admin.listTopics();
-    return topicContracts.every((c) => !names.includes(c.topic));
-  }, 60_000);
+  releaseContractTopics = await claimContractTopics(kafka);
   serdes = await registerSerdes(createConfluentSchemaRegistry(schemaRegistryUrl), loadSchemaCatalog());
 
   // The reference: the same input through the embedded pipeline (in-process log, no sink).
@@ -129,7 +127,7 @@ beforeAll(async () => {
     .log.topic(topics.fraudAlerts).partitions.flat().map((r) => platform.serdes.forTopic<FraudAlert>(topics.fraudAlerts).decode(r.value!));
   embeddedAlertIds = inProcessAlerts.map((a) => a.alertId).sort();
   await platform.transport.close();
-}, 600_000);
+}, 2_400_000);
 
 afterAll(async () => {
   await Promise.all(services.map((s) => stopService(s, 'SIGKILL')));
@@ -139,6 +137,7 @@ afterAll(async () => {
   await kafka?.close();
   await clickhouse?.client.close();
   rmSync(dataDir, { recursive: true, force: true });
+  releaseContractTopics();
 });
 
 describe('the pipeline over Kafka, as separate services', () => {

@@ -1,0 +1,33 @@
+/**
+ * The contract topics (`auth.requests.v1` …) have fixed names, and the services' groups fixed ids:
+ * test files that run the real services share them on the one test broker. Such a file holds this
+ * lock for its whole run (other files go on in parallel) and starts from deleted topics.
+ */
+import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { topicContracts } from '../../services/core/codec/topics.ts';
+import type { Transport } from '../../services/core/transport/port.ts';
+import { waitFor } from './wait.ts';
+
+const lock = join(tmpdir(), 'posguard-test-contract-topics.lock');
+
+/** Waits for the lock (taking over one older than an hour: its holder died), then empties the topics. */
+export async function claimContractTopics(kafka: Transport): Promise<() => void> {
+  await waitFor('the contract topics to be free (another test file runs the services)', () => {
+    try {
+      mkdirSync(lock);
+      return true;
+    } catch {
+      const takenAt = statSync(lock, { throwIfNoEntry: false })?.mtimeMs;
+      if (takenAt !== undefined && Date.now() - takenAt > 3_600_000) rmSync(lock, { recursive: true, force: true });
+      return false;
+    }
+  }, 1_800_000);
+  await kafka.admin.deleteTopics(topicContracts.map((c) => c.topic));
+  await waitFor('contract topics deleted', async () => {
+    const names = await kafka.admin.listTopics();
+    return topicContracts.every((c) => !names.includes(c.topic));
+  }, 60_000);
+  return () => rmSync(lock, { recursive: true, force: true });
+}
