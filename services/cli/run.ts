@@ -134,7 +134,7 @@ export const runCommand: Command = {
       } else if (service === 'detectors') {
         stages = await runDetectors({
           ...common, service: 'detectors', thresholds: thresholdsFromEnv(process.env), partitions: config.partitions, partitionIdleMs: config.partitionIdleMs,
-          upstreamCaughtUp: upstreamCaughtUp(platform.transport),
+          upstreamCaughtUp: upstreamCaughtUp(platform.transport), snapshotIntervalMs: config.snapshotIntervalMs === 0 ? undefined : config.snapshotIntervalMs,
         }, stage === undefined ? detectorStages : [stage]);
       } else {
         const { client, description } = clickhouse!;

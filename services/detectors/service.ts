@@ -14,6 +14,7 @@ import {
 } from './processors.ts';
 import type { ClusterCandidate } from './skimming-cluster/cluster-arbiter.ts';
 import type { CityStatistic } from './skimming-cluster/skimming-cluster.ts';
+import { restoreSnapshot, takeSnapshot } from './kernel/snapshot.ts';
 import type { Thresholds } from './thresholds.ts';
 
 /** The Avro form of a re-keyed stage input (schemas/DetectorInput.avsc). */
@@ -119,6 +120,11 @@ function stageOf<P extends Drainable>(inputTopics: readonly string[], create: ()
     restore(checkpoint) {
       processor.restore(checkpoint, out);
       emitOutput(out, () => undefined);
+    },
+    snapshot: () => takeSnapshot(processor),
+    restoreSnapshot(state) {
+      processor = create();
+      restoreSnapshot(processor, state);
     },
   };
 }

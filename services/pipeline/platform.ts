@@ -23,11 +23,11 @@ export async function connectPlatform(config: PosguardConfig, logger: Logger): P
   if (config.runMode === 'embedded') {
     const transport = createInProcessTransport();
     const serdes = await registerSerdes(createInProcessSchemaRegistry(), catalog);
-    await ensureTopics(transport.admin, config.partitions);
+    await ensureTopics(transport.admin, config.partitions, config.topicRetentionMs);
     return { transport, serdes };
   }
   const transport = createKafkaTransport({ brokers: config.kafkaBrokers, clientId: `${config.kafkaClientId}-${config.instanceId}`, logger });
   const serdes = await registerSerdes(createConfluentSchemaRegistry(config.schemaRegistryUrl!), catalog);
-  await ensureTopics(transport.admin, config.partitions);
+  await ensureTopics(transport.admin, config.partitions, config.topicRetentionMs);
   return { transport, serdes };
 }

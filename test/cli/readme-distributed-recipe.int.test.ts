@@ -85,7 +85,7 @@ const shell = (line: string) => spawnSync('bash', ['-c', line], { cwd: repo, env
 
 beforeAll(async () => {
   kafka = createKafkaTransport({ brokers: kafkaBrokers.split(','), clientId: 'posguard-readme-test', logger: createLogger({ level: 'error' }) });
-  releaseContractTopics = await claimContractTopics(kafka);
+  releaseContractTopics = await claimContractTopics(kafka, kafkaBrokers);
   for (const line of lines) {
     const port = /PORT=(\d+)/.exec(line)?.[1];
     if (port !== undefined) ports.set(port, await freePort());

@@ -22,7 +22,7 @@ const post = (body: unknown, headers: Record<string, string> = { 'x-api-key': ke
 const recordsIn = (topic: string) => transport.log.topic(topic).partitions.flat();
 
 beforeAll(async () => {
-  await ensureTopics(transport.admin, 3);
+  await ensureTopics(transport.admin, 3, 604_800_000);
   serdes = await registerSerdes(createInProcessSchemaRegistry(), loadSchemaCatalog());
   app = buildIngestApp({
     producer: await transport.producer(), serdes, catalog: loadSchemaCatalog(), apiKeys: new Map([['acq-eu-01', key]]),

@@ -112,7 +112,7 @@ beforeAll(async () => {
   // The default stream: the scale at which the detectors are specified (issue: ≥ 10,000 cards, 30 days).
   stream = generateStream(defaultGeneratorOptions);
   kafka = createKafkaTransport({ brokers: kafkaBrokers.split(','), clientId: 'posguard-e2e', logger });
-  releaseContractTopics = await claimContractTopics(kafka);
+  releaseContractTopics = await claimContractTopics(kafka, kafkaBrokers);
   serdes = await registerSerdes(createConfluentSchemaRegistry(schemaRegistryUrl), loadSchemaCatalog());
 
   // The reference: the same input through the embedded pipeline (in-process log, no sink).

@@ -31,6 +31,10 @@ export interface PosguardConfig {
   readonly sinkFlushMs: number;
   /** How long a caught-up input partition stays silent before it stops holding event time back. */
   readonly partitionIdleMs: number;
+  /** How often a detector stage snapshots its state to Kafka; 0: never (a rebuild replays all input). */
+  readonly snapshotIntervalMs: number;
+  /** `retention.ms` of the non-compacted topics posguard creates. */
+  readonly topicRetentionMs: number;
   /** How long `posguard run` may take to stop after SIGTERM before it exits anyway. */
   readonly shutdownTimeoutMs: number;
   /** Prometheus file_sd directory `posguard run` registers its /metrics endpoint in; undefined: none. */
@@ -224,6 +228,20 @@ export const configVariables = [
     doc: 'A detector input partition that is caught up, while every stage upstream of it is caught up too, stops holding the event-time watermark back after this long without records (milliseconds). Lower cuts alert latency at quiet times; it never changes which alerts are raised.',
     defaultValue: '2000',
     parse: boundedInteger(50, 600_000),
+  }),
+  variable({
+    name: 'POSGUARD_SNAPSHOT_INTERVAL_MS',
+    key: 'snapshotIntervalMs',
+    doc: 'How often (milliseconds) each detector stage of `posguard run` writes a snapshot of its state to its compacted topic `<group>.snapshots`; a restart or rebalance then reads the newest snapshot and replays only the input after it. 0 turns snapshots off: a rebuild replays the input from its beginning, and depends on its retention.',
+    defaultValue: '300000',
+    parse: (raw) => (raw === '0' ? 0 : boundedInteger(1000, 86_400_000)(raw)),
+  }),
+  variable({
+    name: 'POSGUARD_TOPIC_RETENTION_MS',
+    key: 'topicRetentionMs',
+    doc: '`retention.ms` given to the non-compacted topics posguard creates at start-up (existing topics keep theirs). Kafka applies it to the record timestamps, which posguard sets to event times. It must exceed POSGUARD_SNAPSHOT_INTERVAL_MS plus the longest time a stage may be down, so that the input after the newest snapshot is still there when it restarts. Default: 7 days, Kafka\'s own default.',
+    defaultValue: '604800000',
+    parse: boundedInteger(60_000, 315_360_000_000),
   }),
   variable({
     name: 'POSGUARD_SHUTDOWN_TIMEOUT_MS',

@@ -45,6 +45,16 @@ export const metricCatalog = {
     help: 'Detector inputs that arrived after the event-time watermark had passed them, so were processed out of order, by service and consumer group (stage).',
     labelNames: ['service', 'group'],
   },
+  posguard_state_rebuild_records: {
+    type: 'gauge',
+    help: 'Records the last rebuild of a stage state read, by service, group and source: snapshot (records of the state snapshot topic) or input (input records replayed after it).',
+    labelNames: ['service', 'group', 'source'],
+  },
+  posguard_state_snapshot_bytes: {
+    type: 'gauge',
+    help: 'Size of the last state snapshot a stage wrote, by service and group.',
+    labelNames: ['service', 'group'],
+  },
   posguard_clickhouse_insert_failures_total: {
     type: 'counter',
     help: 'Batch inserts ClickHouse refused, by table; the rows stay buffered and are inserted again.',

@@ -6,10 +6,12 @@
  *
  * A stateful processor keeps its state in memory, as a projection of its input topics: whenever
  * this instance's partition assignment changes (start-up, rebalance, restart after a crash) the
- * state is rebuilt by replaying the assigned partitions from the beginning up to the group's
- * committed offsets with outputs discarded (they were committed already), then consumption
- * resumes where the last transaction left off. Processing is deterministic in event time, so the
- * rebuilt state is the state at that commit.
+ * state is rebuilt up to the group's committed offsets, with outputs discarded (they were
+ * committed already), then consumption resumes where the last transaction left off. The rebuild
+ * starts from the newest snapshot of the state for this assignment, if snapshots are on
+ * (state-snapshots.ts), and replays only the input after the snapshot's positions; without one it
+ * replays from the earliest offset retention left. Processing is deterministic in event time, so
+ * the rebuilt state is the state at that commit. Stopping abandons a rebuild in progress.
  *
  * Event time moves with the data, except on a silent partition: one that has had no record for
  * `partitionIdleMs`, whose upstream stages are caught up with their input, and that is caught up
@@ -25,8 +27,9 @@ import { topics } from '../codec/topics.ts';
 import { PosguardError } from '../errors.ts';
 import type { Logger } from '../observability/logging.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import type { ConsumedBatch, ConsumedRecord, Consumer, OutgoingRecord, TopicBatch, TransactionalProducer, Transport } from '../transport/port.ts';
+import type { ConsumedBatch, ConsumedRecord, Consumer, OutgoingRecord, TopicBatch, TopicPartitionOffset, TransactionalProducer, Transport } from '../transport/port.ts';
 import { deadLetterOf } from './dead-letter.ts';
+import { SnapshotStore } from './state-snapshots.ts';
 
 export interface StageProcessor {
   readonly inputTopics: readonly string[];
@@ -52,6 +55,10 @@ export interface StageProcessor {
   restore?(checkpoint: string | undefined): void;
   /** How many inputs arrived after the watermark had passed them, since the last reset. */
   lateInputs?(): number;
+  /** The whole state, for a snapshot; taken between batches, at committed positions. */
+  snapshot?(): Buffer;
+  /** Replaces the state by a snapshot's (in place of replaying the input up to its positions). */
+  restoreSnapshot?(state: Buffer): void;
 }
 
 export interface StageRunnerDeps {
@@ -71,6 +78,12 @@ export interface StageRunnerDeps {
    * waiting for a slower upstream, and releasing past it would make its next records late.
    */
   readonly upstreamCaughtUp?: (topic: string) => Promise<boolean>;
+  /**
+   * How often a processor that can snapshot its state writes one to `<group>.snapshots`
+   * (state-snapshots.ts); a rebuild then starts from the newest snapshot and replays only the input
+   * after it. Undefined: no snapshots, a rebuild replays the input from its beginning.
+   */
+  readonly snapshotIntervalMs?: number;
 }
 
 export interface RunningStage {
@@ -128,8 +141,14 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
   const batchSeconds = metrics.get('posguard_batch_duration_seconds');
   const lag = metrics.get('posguard_consumer_lag_records');
   const lateInputs = metrics.get('posguard_late_inputs_total');
+  const rebuildRecords = metrics.get('posguard_state_rebuild_records');
+  const snapshotBytes = metrics.get('posguard_state_snapshot_bytes');
 
   const idleMs = deps.partitionIdleMs ?? 2000;
+  const snapshots = deps.snapshotIntervalMs !== undefined && processor.snapshot !== undefined && processor.restoreSnapshot !== undefined
+    ? new SnapshotStore(transport, deps.groupId, logger) : undefined;
+  await snapshots?.ensureTopic();
+  let lastSnapshotAt = Date.now();
   const producer: TransactionalProducer = await transport.transactionalProducer(deps.transactionalId);
   await warmUpTransactions(producer, deps, processor.inputTopics);
   const consumer = await transport.consumer({ groupId: deps.groupId, topics: processor.inputTopics, maxBatchRecords: deps.maxBatchRecords });
@@ -187,14 +206,22 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
       return x.time > y.time || (x.time === y.time && x.id > y.id);
     };
     replayFrom.clear();
+    let checkpointValid = true;
     for (const { topic, partitions: assigned } of consumer.assignment()) {
       const [committed, starts, ends] = await Promise.all([
         transport.admin.committedOffsets(deps.groupId, topic), transport.admin.startOffsets(topic), transport.admin.endOffsets(topic),
       ]);
       for (const partition of assigned) {
         const entry = committed.find((c) => c.partition === partition);
-        const position = Math.max(0, entry?.offset ?? 0);
         const end = ends.find((e) => e.partition === partition)?.offset ?? 0;
+        // An offset past the end belongs to an earlier topic of the same name (deleted and created
+        // again): the consumer starts this one from its beginning, and so does the state.
+        const recreated = (entry?.offset ?? 0) > end;
+        if (recreated) {
+          logger.warn({ group: deps.groupId, topic, partition, committed: entry?.offset, end }, 'the committed offset is past the end of the partition (the topic was created again?): its state starts empty');
+          checkpointValid = false;
+        }
+        const position = recreated ? 0 : Math.max(0, entry?.offset ?? 0);
         replayFrom.set(`${topic}:${partition}`, starts.find((e) => e.partition === partition)?.offset ?? 0);
         // Every partition holds event time back from the start, until it delivers or goes idle: a
         // partition whose first record comes late must not find its time already released.
@@ -202,30 +229,97 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
         if (entry?.metadata && (checkpoint === undefined || newer(entry.metadata, checkpoint))) checkpoint = entry.metadata;
       }
     }
-    if (processor.stateful) await replay(heartbeat, started, checkpoint);
+    if (!checkpointValid) checkpoint = undefined;
+    if (processor.stateful) await replay(heartbeat, started, checkpoint, await restoreNewestSnapshot());
     for (const p of partitions.values()) processor.idle?.(p.topic, p.partition, false);
+    lastSnapshotAt = Date.now();
   }
 
-  /** Replays the assigned partitions up to their committed offsets, then restores the checkpoint. */
-  async function replay(heartbeat: () => Promise<void>, started: number, checkpoint: string | undefined): Promise<void> {
+  /**
+   * Restores the newest snapshot of this assignment, if there is one no newer than the committed
+   * positions; returns where the replay of each partition starts (`topic:partition` → offset).
+   */
+  async function restoreNewestSnapshot(): Promise<{ startAt: Map<string, number>; coveredBy: Map<string, number> }> {
+    const startAt = new Map(replayFrom);
+    const coveredBy = new Map<string, number>();
+    if (snapshots === undefined) return { startAt, coveredBy };
+    const { snapshot, recordsRead, bytesRead } = await snapshots.load(assignmentKey(consumer), stopping.signal);
+    rebuildRecords.set({ service, group: deps.groupId, source: 'snapshot' }, recordsRead);
+    if (snapshot === undefined) return { startAt, coveredBy };
+    const at = new Map(snapshot.manifest.positions.map((p) => [`${p.topic}:${p.partition}`, p.offset]));
+    // A snapshot past the committed positions (taken by an instance whose last commit then failed) is not this state.
+    if ([...partitions].some(([key, p]) => (at.get(key) ?? 0) > p.position)) {
+      logger.warn({ group: deps.groupId, snapshot: snapshot.manifest.id }, 'the newest state snapshot is ahead of the committed offsets; rebuilding from the input instead');
+      return { startAt, coveredBy };
+    }
+    processor.restoreSnapshot!(snapshot.state);
+    for (const key of partitions.keys()) {
+      coveredBy.set(key, at.get(key) ?? 0);
+      startAt.set(key, Math.max(startAt.get(key) ?? 0, at.get(key) ?? 0));
+    }
+    logger.info({ group: deps.groupId, snapshot: snapshot.manifest.id, bytes: bytesRead, records: recordsRead, takenAt: new Date(snapshot.manifest.takenAt).toISOString() },
+      'restored stage state from its newest snapshot');
+    return { startAt, coveredBy };
+  }
+
+  /**
+   * Takes a snapshot when the interval has passed and none is being written. Called in the stage's
+   * turn right after a commit, so the state is the committed one; only the serialisation happens
+   * there: compressing and writing go on while the stage consumes.
+   */
+  let writing: Promise<void> | undefined;
+  function snapshotIfDue(): void {
+    if (snapshots === undefined || writing !== undefined || Date.now() - lastSnapshotAt < deps.snapshotIntervalMs!) return;
+    lastSnapshotAt = Date.now();
+    const started = performance.now();
+    const state = processor.snapshot!();
+    const serialisedMs = Math.round(performance.now() - started);
+    const positions = [...partitions.values()].map(({ topic, partition, position }) => ({ topic, partition, offset: position }));
+    writing = snapshots.write(state, assignmentKey(consumer), positions).then((manifest) => {
+      snapshotBytes.set({ service, group: deps.groupId }, manifest.storedBytes);
+      logger.info({ group: deps.groupId, bytes: manifest.bytes, stored: manifest.storedBytes, serialisedMs, ms: Math.round(performance.now() - started) }, 'wrote a state snapshot');
+    }, (error: unknown) => {
+      // A missed snapshot only makes the next rebuild replay more: the stage goes on.
+      logger.warn({ group: deps.groupId, error: (error as Error).message }, 'writing a state snapshot failed; the next rebuild will replay more input');
+    }).finally(() => { writing = undefined; });
+  }
+
+  /**
+   * Replays the assigned partitions from `startAt` (a snapshot's positions, or the earliest offsets
+   * retention left) up to their committed offsets, then restores the checkpoint.
+   */
+  async function replay(heartbeat: () => Promise<void>, started: number, checkpoint: string | undefined,
+    { startAt, coveredBy }: { startAt: ReadonlyMap<string, number>; coveredBy: ReadonlyMap<string, number> }): Promise<void> {
     const targets = new Map<string, number>();
     let deleted = 0;
     for (const p of partitions.values()) {
       const key = `${p.topic}:${p.partition}`;
-      const from = replayFrom.get(key) ?? 0;
-      deleted += Math.min(from, p.position);
-      // A partition that retention emptied up to the committed offset has nothing left to replay:
-      // waiting for a batch from it would wait forever.
+      const from = startAt.get(key) ?? 0;
+      // Input retention deleted below what the state starts from (its snapshot's position, or 0) is missing from it.
+      deleted += Math.max(0, Math.min(replayFrom.get(key) ?? 0, p.position) - (coveredBy.get(key) ?? 0));
+      // A partition with nothing left to replay (a snapshot at its position, or retention emptied
+      // it up to there) must not be waited for: no batch would ever come.
       if (p.position > from) targets.set(key, p.position);
     }
     if (deleted > 0) {
-      logger.warn({ group: deps.groupId, deleted }, 'input records below the committed offsets were deleted by retention: the state rebuilt from the input lacks them');
+      logger.warn({ group: deps.groupId, deleted }, 'input records below the committed offsets were deleted by retention and no snapshot covers them: the rebuilt state lacks them');
     }
+    const total = [...targets].reduce((n, [key, offset]) => n + offset - (startAt.get(key) ?? 0), 0);
+    rebuildRecords.set({ service, group: deps.groupId, source: 'input' }, total);
     if (targets.size > 0) {
       const remaining = new Set(targets.keys());
-      const total = [...targets].reduce((n, [key, offset]) => n + offset - (replayFrom.get(key) ?? 0), 0);
-      logger.info({ group: deps.groupId, partitions: targets.size, records: total }, 'rebuilding stage state from its input topics');
-      const reader = await transport.consumer({ groupId: `${deps.groupId}.rebuild.${randomUUID()}`, topics: processor.inputTopics, maxBatchRecords: deps.maxBatchRecords });
+      logger.info({ group: deps.groupId, partitions: targets.size, records: total }, 'replaying the input since the state it starts from');
+      const readerGroup = `${deps.groupId}.rebuild.${randomUUID()}`;
+      // The reader starts where the replay starts, and past the end of partitions it has nothing to replay from.
+      const starts: TopicPartitionOffset[] = [];
+      for (const topic of processor.inputTopics) {
+        for (const end of await transport.admin.endOffsets(topic)) {
+          const key = `${topic}:${end.partition}`;
+          starts.push({ topic, partition: end.partition, offset: targets.has(key) ? startAt.get(key) ?? 0 : end.offset });
+        }
+      }
+      await transport.admin.setGroupOffsets(readerGroup, starts);
+      const reader = await transport.consumer({ groupId: readerGroup, topics: processor.inputTopics, maxBatchRecords: deps.maxBatchRecords });
       let replayed = 0;
       let reportedAt = Date.now();
       try {
@@ -262,7 +356,7 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
       } finally {
         await reader.disconnect();
       }
-      logger.info({ group: deps.groupId, partitions: targets.size, replayed, ms: Date.now() - started }, 'rebuilt stage state from its input topics');
+      logger.info({ group: deps.groupId, partitions: targets.size, replayed, ms: Date.now() - started }, 'replayed the input; stage state rebuilt');
     }
     processor.restore?.(checkpoint);
   }
@@ -327,6 +421,7 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
       processor.idle?.(p.topic, p.partition, false);
     }
     await publish(collect(dead), [{ topic: batch.topic, partition: batch.partition, offset: batch.nextOffset }]);
+    snapshotIfDue();
     consumed.inc({ service, topic: batch.topic }, batch.records.length);
     lag.set({ service, topic: batch.topic, partition: String(batch.partition) }, Math.max(0, batch.highWatermark - batch.nextOffset));
     batchSeconds.observe({ service }, (performance.now() - started) / 1000);
@@ -395,6 +490,7 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
     if (outputs.size === 0 && processor.checkpoint?.() === before) return;
     const committing = [...partitions.values()].filter((p) => p.position > 0).map(({ topic, partition, position }) => ({ topic, partition, offset: position }));
     await publish(outputs, committing);
+    snapshotIfDue();
   }
 
   // Only a processor that orders its inputs by event time has partitions to mark idle.
@@ -419,6 +515,8 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
       await turn;
       await consumer.disconnect();
       await producer.disconnect();
+      await writing;
+      await snapshots?.close();
     },
   };
 }

@@ -115,6 +115,8 @@ export interface TopicSpec {
   readonly topic: string;
   readonly partitions: number;
   readonly compacted?: boolean;
+  /** Further topic configuration (`retention.ms`, `segment.ms` …), applied when the topic is created. */
+  readonly config?: Readonly<Record<string, string>>;
 }
 
 export interface PartitionOffsets {
@@ -134,6 +136,8 @@ export interface TopicAdmin {
   endOffsets(topic: string): Promise<PartitionOffsets[]>;
   /** Earliest offset still held by each partition (what retention has not deleted yet). */
   startOffsets(topic: string): Promise<PartitionOffsets[]>;
+  /** Sets where a group with no live member starts reading (a reader that must begin mid-partition). */
+  setGroupOffsets(groupId: string, offsets: readonly TopicPartitionOffset[]): Promise<void>;
 }
 
 export interface Transport {

@@ -396,6 +396,9 @@ export function createInProcessTransport(log: InProcessLog = new InProcessLog())
     async endOffsets(topic): Promise<PartitionOffsets[]> {
       return log.topic(topic).partitions.map((records, partition) => ({ partition, offset: records.length }));
     },
+    async setGroupOffsets(groupId, offsets) {
+      log.commit(groupId, offsets);
+    },
     async startOffsets(topic): Promise<PartitionOffsets[]> {
       // The in-process log has no retention: every partition still starts at 0.
       return log.topic(topic).partitions.map((_, partition) => ({ partition, offset: 0 }));

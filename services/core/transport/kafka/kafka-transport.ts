@@ -122,7 +122,10 @@ export function createKafkaTransport(options: KafkaTransportOptions): Transport 
         topics: missing.map((s) => ({
           topic: s.topic,
           numPartitions: s.partitions,
-          configEntries: s.compacted === true ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
+          configEntries: [
+            ...(s.compacted === true ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
+            ...Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value })),
+          ],
         })),
       });
     },
@@ -143,6 +146,15 @@ export function createKafkaTransport(options: KafkaTransportOptions): Transport 
     async endOffsets(topic) {
       const offsets = await (await withAdmin()).fetchTopicOffsets(topic);
       return offsets.map((p) => ({ partition: p.partition, offset: Number(p.high) })).sort((a, b) => a.partition - b.partition);
+    },
+    async setGroupOffsets(groupId, offsets) {
+      const client = await withAdmin();
+      for (const topic of new Set(offsets.map((o) => o.topic))) {
+        await client.setOffsets({
+          groupId, topic,
+          partitions: offsets.filter((o) => o.topic === topic).map((o) => ({ partition: o.partition, offset: String(o.offset) })),
+        });
+      }
     },
     async startOffsets(topic) {
       const offsets = await (await withAdmin()).fetchTopicOffsets(topic);

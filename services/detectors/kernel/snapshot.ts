@@ -1,0 +1,51 @@
+/**
+ * Snapshots of a stage's whole state, so that a restart reads an amount proportional to the state
+ * rather than to the history. The state is a tree of class instances (the stage, its detectors,
+ * its event-time queue) holding plain data: Maps, Sets, arrays, plain objects and numbers. V8's
+ * structured serialisation writes that data as it is, shared references and cycles included; it
+ * does not keep prototypes nor functions. So `restoreSnapshot` grafts the data onto a freshly
+ * constructed twin: where the twin holds a class instance, the snapshot's fields are grafted into
+ * it (its prototype and its functions — a partitioner, say — stay); everything else is the
+ * snapshot's value.
+ */
+import { deserialize, serialize } from 'node:v8';
+
+const plainPrototypes = new Set<unknown>([Object.prototype, Array.prototype, Map.prototype, Set.prototype, null]);
+const isClassInstance = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !plainPrototypes.has(Object.getPrototypeOf(value)) && !ArrayBuffer.isView(value);
+
+/** The functions held by the class instances of the tree, which V8 cannot serialise. */
+function functionsOf(root: object, found: { owner: Record<string, unknown>; key: string; fn: unknown }[] = [], seen = new Set<object>()): typeof found {
+  if (seen.has(root)) return found;
+  seen.add(root);
+  for (const [key, value] of Object.entries(root)) {
+    if (typeof value === 'function') found.push({ owner: root as Record<string, unknown>, key, fn: value });
+    else if (isClassInstance(value)) functionsOf(value, found, seen);
+  }
+  return found;
+}
+
+/** Serialises the state tree under `root` (synchronously: nothing changes it meanwhile). */
+export function takeSnapshot(root: object): Buffer {
+  const functions = functionsOf(root);
+  for (const f of functions) f.owner[f.key] = undefined;
+  try {
+    return serialize(root);
+  } finally {
+    for (const f of functions) f.owner[f.key] = f.fn;
+  }
+}
+
+function graft(target: Record<string, unknown>, data: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(data)) {
+    const current = target[key];
+    if (typeof current === 'function') continue;
+    if (isClassInstance(current) && typeof value === 'object' && value !== null) graft(current, value as Record<string, unknown>);
+    else target[key] = value;
+  }
+}
+
+/** Brings `fresh` (a newly constructed twin of the snapshotted root) to the snapshotted state. */
+export function restoreSnapshot(fresh: object, snapshot: Buffer): void {
+  graft(fresh as Record<string, unknown>, deserialize(snapshot) as Record<string, unknown>);
+}

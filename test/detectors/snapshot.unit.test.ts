@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import type { FraudAlert } from '../../services/core/records.ts';
+import { restoreSnapshot, takeSnapshot } from '../../services/detectors/kernel/snapshot.ts';
+import { defaultThresholds } from '../../services/detectors/thresholds.ts';
+import { defaultGeneratorOptions, generateStream, type StreamRecord } from '../../services/generator/stream.ts';
+import { ReplayPipeline } from '../../services/replay/replay-pipeline.ts';
+
+const stream = generateStream({ ...defaultGeneratorOptions, seed: 7, days: 20, cards: 1500, merchants: 120 });
+const fed = (pipeline: ReplayPipeline, records: readonly StreamRecord[]) => {
+  for (const r of records) if (r.type !== 'malformed') pipeline.feed({ ok: true, kind: r.type, record: r.record } as Parameters<ReplayPipeline['feed']>[0]);
+};
+const ids = (alerts: readonly FraudAlert[]) => alerts.map((a) => JSON.stringify(a));
+
+describe('a snapshot of the detection state', () => {
+  it('restored into a fresh pipeline mid-stream, raises exactly the alerts of an uninterrupted run, and leaves its source unchanged', () => {
+    const uninterrupted: FraudAlert[] = [];
+    const reference = new ReplayPipeline(defaultThresholds, 3, (a) => uninterrupted.push(a));
+    fed(reference, stream.records);
+    reference.finish();
+
+    const half = Math.floor(stream.records.length / 2);
+    const before: FraudAlert[] = [];
+    const source = new ReplayPipeline(defaultThresholds, 3, (a) => before.push(a));
+    fed(source, stream.records.slice(0, half));
+    const snapshot = takeSnapshot(source);
+
+    const after: FraudAlert[] = [];
+    const restored = new ReplayPipeline(defaultThresholds, 3, (a) => after.push(a));
+    restoreSnapshot(restored, snapshot);
+    fed(restored, stream.records.slice(half));
+    restored.finish();
+
+    // The source goes on as if nothing had happened: the snapshot took nothing from it.
+    const sourceAfter: FraudAlert[] = [];
+    const sourceOut = before.length;
+    fed(source, stream.records.slice(half));
+    source.finish();
+    sourceAfter.push(...before.slice(sourceOut));
+
+    expect(uninterrupted.length).toBeGreaterThan(20);
+    expect(ids([...before.slice(0, sourceOut), ...after])).toEqual(ids(uninterrupted));
+    expect(ids(before)).toEqual(ids(uninterrupted));
+    expect(restored.counts.authorisation).toBe(reference.counts.authorisation);
+  });
+});
