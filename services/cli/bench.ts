@@ -18,8 +18,9 @@ import { fmt } from '../detectors/kernel/alert.ts';
 import { thresholdsFromEnv, type Thresholds } from '../detectors/thresholds.ts';
 import { produceStream } from '../generator/acquirer.ts';
 import { generateStream, type GeneratedStream } from '../generator/stream.ts';
-import { waitForDrain } from '../pipeline/drain.ts';
-import { startPipeline } from '../pipeline/pipeline.ts';
+import { detectorGroupId, runDetectors } from '../detectors/service.ts';
+import { totalLag, upstreamCaughtUp, waitForDrain } from '../pipeline/drain.ts';
+import { snapshotIntervalOf, startPipeline } from '../pipeline/pipeline.ts';
 import { connectPlatform } from '../pipeline/platform.ts';
 import { scoreAlerts, type FamilyScore } from '../quality/score.ts';
 import { ReplayPipeline } from '../replay/replay-pipeline.ts';
@@ -111,6 +112,43 @@ async function benchPipeline(stream: GeneratedStream, config: PosguardConfig, th
   return { perSecond: authorisations / seconds, seconds, alerts, latencyMs };
 }
 
+interface RestartRun {
+  readonly seconds: number;
+  readonly snapshotRecords: number;
+  readonly inputRecords: number;
+}
+
+/**
+ * A restart of the card stage over what the Kafka run left on the broker: from starting the stage
+ * to having rebuilt its state and processed one new outcome (which makes it rebuild), with and
+ * without its snapshots. Records read come from the stage's own gauges.
+ */
+async function benchRestart(stream: GeneratedStream, config: PosguardConfig, thresholds: Thresholds, snapshotIntervalMs: number | undefined): Promise<RestartRun> {
+  const platform = await connectPlatform(config, logger);
+  const metrics = createMetrics({ defaultMetrics: false });
+  const started = performance.now();
+  const [stage] = await runDetectors({
+    transport: platform.transport, serdes: platform.serdes, metrics, logger, instanceId: config.instanceId, service: 'detectors', thresholds,
+    partitions: config.partitions, partitionIdleMs: config.partitionIdleMs, upstreamCaughtUp: upstreamCaughtUp(platform.transport), snapshotIntervalMs,
+  }, ['card']);
+  const outcome = stream.records.find((r) => r.type === 'outcome');
+  const producer = await platform.transport.producer();
+  if (outcome !== undefined) await produceStream([outcome], producer, platform.serdes);
+  await producer.disconnect();
+  const group = detectorGroupId('card');
+  for (;;) {
+    if (stage!.ready() && (await totalLag(platform.transport, [group])) === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const read = async (source: string) => (await metrics.get('posguard_state_rebuild_records').get()).values
+    .filter((v) => v.labels.group === group && v.labels.source === source).reduce((n, v) => n + v.value, 0);
+  const run = { seconds, snapshotRecords: await read('snapshot'), inputRecords: await read('input') };
+  await stage!.stop();
+  await platform.transport.close();
+  return run;
+}
+
 /** What the raw kafkajs client moves through the same broker: produce the same Avro bytes, consume them back. */
 async function benchRawKafka(brokers: readonly string[], values: readonly Buffer[], keys: readonly Buffer[]): Promise<number> {
   const kafka = new Kafka({ clientId: 'posguard-bench-raw', brokers: [...brokers], logLevel: logLevel.NOTHING });
@@ -173,7 +211,8 @@ export const benchCommand: Command = {
     'Runs, on one generated stream, side by side: the detection core in memory; the embedded pipeline\n' +
     '(every service over the in-process log into embedded ClickHouse); detection quality per family.\n' +
     'With --kafka (KAFKA_BROKERS and SCHEMA_REGISTRY_URL set): the raw kafkajs produce+consume rate on the\n' +
-    'same broker, and the pipeline over Kafka (all services in this process, exactly-once), with their ratio.\n' +
+    'same broker, and the pipeline over Kafka (all services in this process, exactly-once), with their ratio;\n' +
+    'then restarts the card stage twice over what that run left: rebuilt from the input, and from its snapshot.\n' +
     'Latency is measured in a separate embedded run fed at --rate authorisations/s (default 5000) for 20 s, below capacity.\n' +
     'With --seeds: detection quality only (the core in memory), per family for every seed listed.',
   async run(args) {
@@ -183,7 +222,8 @@ export const benchCommand: Command = {
     const options = generatorOptionsFrom(values);
     const rate = positiveInteger('--rate', values.rate, 5000);
     // A bounded run ends once every stage has settled: a short idle time keeps that wait out of the figures.
-    const base = loadConfig({ POSGUARD_PARTITION_IDLE_MS: '250', ...process.env });
+    // Snapshots every 20 s, so that the Kafka run pays for some and leaves one for the restart.
+    const base = loadConfig({ POSGUARD_PARTITION_IDLE_MS: '250', POSGUARD_SNAPSHOT_INTERVAL_MS: '20000', ...process.env });
     const thresholds = thresholdsFromEnv(process.env);
     if (values.seeds !== undefined) {
       benchSeeds(values.seeds.split(',').map((s) => positiveInteger('--seeds', s.trim(), 1)), options, thresholds, base.partitions);
@@ -224,7 +264,17 @@ export const benchCommand: Command = {
         say(`| pipeline over Kafka (enricher + 4 detector stages, transactions, one process; no sink) | ${fmt.int(kafka.perSecond)} | ${lat(kafka)} |`);
         say();
         say(`Kafka pipeline / raw kafkajs: ${(kafka.perSecond / raw).toFixed(3)}. Each authorisation crosses the broker 4 times in the pipeline ` +
-          `(auth.requests → auth.enriched → by-terminal and by-merchant), once in the raw run.`);
+          `(auth.requests → auth.enriched → by-terminal and by-merchant), once in the raw run; the detector stages wrote state snapshots every ` +
+          `${fmt.int(snapshotIntervalOf(base)! / 1000)} s during it.`);
+        say();
+        say('Card stage restart after that run (start → state rebuilt → one new outcome processed):');
+        say();
+        say('| rebuild from | seconds | snapshot records read | input records replayed |');
+        say('| --- | --- | --- | --- |');
+        for (const [label, interval] of [['the input topics (snapshots off)', undefined], ['its newest snapshot + the input after it', snapshotIntervalOf(base)]] as const) {
+          const restart = await benchRestart(stream, { ...base, dataDir }, thresholds, interval);
+          say(`| ${label} | ${restart.seconds.toFixed(1)} | ${fmt.int(restart.snapshotRecords)} | ${fmt.int(restart.inputRecords)} |`);
+        }
       }
       say();
       say(`Detection quality on the embedded run (${embedded.alerts.length} alerts):`);

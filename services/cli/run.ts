@@ -16,6 +16,7 @@ import { thresholdsFromEnv } from '../detectors/thresholds.ts';
 import { runEnricher } from '../enricher/service.ts';
 import { buildIngestApp } from '../ingest/app.ts';
 import { upstreamCaughtUp } from '../pipeline/drain.ts';
+import { snapshotIntervalOf } from '../pipeline/pipeline.ts';
 import { connectPlatform, type Platform } from '../pipeline/platform.ts';
 import { runSink } from '../sink/service.ts';
 import type { Command } from './main.ts';
@@ -134,7 +135,7 @@ export const runCommand: Command = {
       } else if (service === 'detectors') {
         stages = await runDetectors({
           ...common, service: 'detectors', thresholds: thresholdsFromEnv(process.env), partitions: config.partitions, partitionIdleMs: config.partitionIdleMs,
-          upstreamCaughtUp: upstreamCaughtUp(platform.transport), snapshotIntervalMs: config.snapshotIntervalMs === 0 ? undefined : config.snapshotIntervalMs,
+          upstreamCaughtUp: upstreamCaughtUp(platform.transport), snapshotIntervalMs: snapshotIntervalOf(config),
         }, stage === undefined ? detectorStages : [stage]);
       } else {
         const { client, description } = clickhouse!;

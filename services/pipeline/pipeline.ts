@@ -23,6 +23,10 @@ export interface RunningPipeline {
   stop(): Promise<void>;
 }
 
+/** Detector state snapshots are for the distributed mode: the in-process log dies with the process. */
+export const snapshotIntervalOf = (config: Pick<PosguardConfig, 'runMode' | 'snapshotIntervalMs'>): number | undefined =>
+  config.runMode === 'distributed' && config.snapshotIntervalMs > 0 ? config.snapshotIntervalMs : undefined;
+
 /** Starts every service; without `clickhouse`, everything but the sink. */
 export async function startPipeline(deps: {
   platform: Platform; config: PosguardConfig; logger: Logger; metrics: Metrics; thresholds: Thresholds; clickhouse?: ClickHouseClient;
@@ -31,7 +35,7 @@ export async function startPipeline(deps: {
   const common = { transport: platform.transport, serdes: platform.serdes, metrics, instanceId: config.instanceId, partitionIdleMs: config.partitionIdleMs };
   const enricher = await runEnricher({ ...common, logger: logger.child({ service: 'enricher' }) });
   const detectors = await runDetectors({ ...common, service: 'detectors', logger: logger.child({ service: 'detectors' }), thresholds: deps.thresholds, partitions: config.partitions,
-    upstreamCaughtUp: upstreamCaughtUp(platform.transport) });
+    upstreamCaughtUp: upstreamCaughtUp(platform.transport), snapshotIntervalMs: snapshotIntervalOf(config) });
   const sink = deps.clickhouse === undefined ? undefined : await runSink({
     ...common, logger: logger.child({ service: 'sink' }), clickhouse: deps.clickhouse, database: config.clickhouseDatabase,
     batchRecords: config.sinkBatchRecords, flushMs: config.sinkFlushMs,

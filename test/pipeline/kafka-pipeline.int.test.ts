@@ -18,20 +18,16 @@ import { loadSchemaCatalog } from '../../services/core/codec/schema-catalog.ts';
 import { createConfluentSchemaRegistry } from '../../services/core/codec/schema-registry.ts';
 import { registerSerdes, type Serdes } from '../../services/core/codec/serde.ts';
 import { topics } from '../../services/core/codec/topics.ts';
-import { loadConfig } from '../../services/core/config/config.ts';
 import { createLogger } from '../../services/core/observability/logging.ts';
-import { createMetrics } from '../../services/core/observability/metrics.ts';
 import type { DeadLetter, FraudAlert } from '../../services/core/records.ts';
 import { createKafkaTransport } from '../../services/core/transport/kafka/kafka-transport.ts';
 import type { Transport } from '../../services/core/transport/port.ts';
-import { defaultThresholds } from '../../services/detectors/thresholds.ts';
 import { produceStream } from '../../services/generator/acquirer.ts';
 import { defaultGeneratorOptions, generateStream, type GeneratedStream, type StreamRecord } from '../../services/generator/stream.ts';
-import { pipelineGroups, totalLag, waitForDrain } from '../../services/pipeline/drain.ts';
-import { startPipeline } from '../../services/pipeline/pipeline.ts';
-import { connectPlatform } from '../../services/pipeline/platform.ts';
+import { pipelineGroups, totalLag } from '../../services/pipeline/drain.ts';
 import { scoreAlerts } from '../../services/quality/score.ts';
 import { claimContractTopics } from '../support/contract-topics.ts';
+import { embeddedAlerts, readTopic } from '../support/reference-run.ts';
 import { startService, stopService, type ServiceProcess } from '../support/service-process.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -64,29 +60,6 @@ let deadLetters: DeadLetter[] = [];
 let clickhouse: ClickHouseTarget;
 let releaseContractTopics = () => {};
 
-async function readTopic<T>(topic: string): Promise<T[]> {
-  const consumer = await kafka.consumer({ groupId: `e2e-reader-${topic}-${Date.now()}`, topics: [topic] });
-  const values: T[] = [];
-  const end = (await kafka.admin.endOffsets(topic)).reduce((n, p) => n + p.offset, 0);
-  let seen = 0;
-  await consumer.run(async (batch) => {
-    const serde = serdes.forTopic<T>(topic);
-    await serde.prepare(batch.records.map((r) => r.value));
-    for (const r of batch.records) values.push(serde.decode(r.value!));
-    seen = Math.max(seen, batch.nextOffset);
-  });
-  // Transaction markers take offsets too: wait until reading goes quiet near the end.
-  let last = -1;
-  await waitFor(`${topic} read to its end (${end} offsets)`, async () => {
-    await new Promise((r) => setTimeout(r, 1500));
-    const done = values.length === last;
-    last = values.length;
-    return done;
-  }, 60_000);
-  await consumer.disconnect();
-  return values;
-}
-
 /** Sends one chunk of the stream through the HTTP API as batches, profiles first; returns how many were rejected. */
 async function postChunk(port: number, chunk: readonly StreamRecord[]): Promise<number> {
   const post = async (path: string, body: readonly unknown[]) => {
@@ -116,17 +89,7 @@ beforeAll(async () => {
   serdes = await registerSerdes(createConfluentSchemaRegistry(schemaRegistryUrl), loadSchemaCatalog());
 
   // The reference: the same input through the embedded pipeline (in-process log, no sink).
-  const config = loadConfig({});
-  const platform = await connectPlatform(config, logger);
-  const reference = await startPipeline({ platform, config, logger, metrics: createMetrics({ defaultMetrics: false }), thresholds: defaultThresholds });
-  const producer = await platform.transport.producer();
-  await produceStream(stream.records, producer, platform.serdes);
-  await waitForDrain(platform.transport, reference);
-  await reference.stop();
-  const inProcessAlerts = (platform.transport as Transport & { log: { topic(name: string): { partitions: { value: Buffer | null }[][] } } })
-    .log.topic(topics.fraudAlerts).partitions.flat().map((r) => platform.serdes.forTopic<FraudAlert>(topics.fraudAlerts).decode(r.value!));
-  embeddedAlertIds = inProcessAlerts.map((a) => a.alertId).sort();
-  await platform.transport.close();
+  embeddedAlertIds = (await embeddedAlerts(stream.records, logger)).map((a) => a.alertId).sort();
 }, 2_400_000);
 
 afterAll(async () => {
@@ -187,8 +150,8 @@ describe('the pipeline over Kafka, as separate services', () => {
     }, Number(process.env.E2E_DRAIN_TIMEOUT_MS ?? 300_000));
     for (const s of [ingest, enricher, detectors, sink]) expect(await stopService(s, 'SIGTERM')).toBe(0);
 
-    kafkaAlerts = await readTopic<FraudAlert>(topics.fraudAlerts);
-    deadLetters = await readTopic<DeadLetter>(topics.deadLetters);
+    kafkaAlerts = await readTopic<FraudAlert>(kafka, serdes, topics.fraudAlerts);
+    deadLetters = await readTopic<DeadLetter>(kafka, serdes, topics.deadLetters);
     clickhouse = await connectClickHouse({ clickhouseUrl: undefined, dataDir });
   }, 900_000);
 

@@ -17,21 +17,17 @@ import { loadSchemaCatalog } from '../../services/core/codec/schema-catalog.ts';
 import { createConfluentSchemaRegistry } from '../../services/core/codec/schema-registry.ts';
 import { registerSerdes, type Serdes } from '../../services/core/codec/serde.ts';
 import { topics } from '../../services/core/codec/topics.ts';
-import { loadConfig } from '../../services/core/config/config.ts';
 import { createLogger } from '../../services/core/observability/logging.ts';
-import { createMetrics } from '../../services/core/observability/metrics.ts';
 import type { FraudAlert } from '../../services/core/records.ts';
 import { SnapshotStore, type SnapshotManifest } from '../../services/core/service/state-snapshots.ts';
 import { createKafkaTransport } from '../../services/core/transport/kafka/kafka-transport.ts';
 import type { Transport } from '../../services/core/transport/port.ts';
 import { detectorGroupId, detectorStages } from '../../services/detectors/service.ts';
-import { defaultThresholds } from '../../services/detectors/thresholds.ts';
 import { produceStream } from '../../services/generator/acquirer.ts';
 import { defaultGeneratorOptions, generateStream } from '../../services/generator/stream.ts';
-import { pipelineGroups, totalLag, waitForDrain } from '../../services/pipeline/drain.ts';
-import { startPipeline } from '../../services/pipeline/pipeline.ts';
-import { connectPlatform } from '../../services/pipeline/platform.ts';
+import { pipelineGroups, totalLag } from '../../services/pipeline/drain.ts';
 import { claimContractTopics } from '../support/contract-topics.ts';
+import { embeddedAlerts, readTopic } from '../support/reference-run.ts';
 import { startService, stopService, type ServiceProcess } from '../support/service-process.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -73,25 +69,6 @@ async function gauge(service: ServiceProcess, name: string, labels: Record<strin
     .reduce((n, line) => n + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 }
 
-async function readAlerts(): Promise<FraudAlert[]> {
-  const consumer = await kafka.consumer({ groupId: `snapshot-test-alerts-${Date.now()}`, topics: [topics.fraudAlerts] });
-  const alerts: FraudAlert[] = [];
-  const end = (await kafka.admin.endOffsets(topics.fraudAlerts)).reduce((n, p) => n + p.offset, 0);
-  await consumer.run(async (batch) => {
-    const serde = serdes.forTopic<FraudAlert>(topics.fraudAlerts);
-    for (const r of batch.records) alerts.push(serde.decode(r.value!));
-  });
-  let last = -1;
-  await waitFor(`the alerts topic read to its end (${end} offsets)`, async () => {
-    await new Promise((r) => setTimeout(r, 1500));
-    const done = alerts.length === last;
-    last = alerts.length;
-    return done;
-  }, 60_000);
-  await consumer.disconnect();
-  return alerts;
-}
-
 async function drained(): Promise<void> {
   let quietSince: number | undefined;
   await waitFor('the pipeline to drain and settle', async () => {
@@ -106,16 +83,7 @@ beforeAll(async () => {
   releaseContractTopics = await claimContractTopics(kafka, kafkaBrokers);
   serdes = await registerSerdes(createConfluentSchemaRegistry(schemaRegistryUrl), loadSchemaCatalog());
 
-  const config = loadConfig({});
-  const platform = await connectPlatform(config, logger);
-  const reference = await startPipeline({ platform, config, logger, metrics: createMetrics({ defaultMetrics: false }), thresholds: defaultThresholds });
-  const producer = await platform.transport.producer();
-  await produceStream(stream.records, producer, platform.serdes);
-  await waitForDrain(platform.transport, reference);
-  await reference.stop();
-  embeddedAlertIds = (platform.transport as Transport & { log: { topic(name: string): { partitions: { value: Buffer | null }[][] } } })
-    .log.topic(topics.fraudAlerts).partitions.flat().map((r) => platform.serdes.forTopic<FraudAlert>(topics.fraudAlerts).decode(r.value!).alertId).sort();
-  await platform.transport.close();
+  embeddedAlertIds = (await embeddedAlerts(stream.records, logger)).map((a) => a.alertId).sort();
 }, 2_400_000);
 
 afterAll(async () => {
@@ -180,7 +148,7 @@ describe('detector state in snapshots', () => {
     }
     detectorsOutput = detectors.output.join('');
     for (const s of [enricher, detectors]) expect(await stopService(s, 'SIGTERM')).toBe(0);
-    alerts = await readAlerts();
+    alerts = await readTopic<FraudAlert>(kafka, serdes, topics.fraudAlerts);
   }, 900_000);
 
   it('raises exactly the alerts of an uninterrupted embedded run: none duplicated, none missing', () => {

@@ -1,0 +1,54 @@
+/**
+ * What tests on the real stack compare against: the same stream through the embedded pipeline
+ * (in-process log, no sink), and a topic read back to its end.
+ */
+import type { Serdes } from '../../services/core/codec/serde.ts';
+import { topics } from '../../services/core/codec/topics.ts';
+import { loadConfig } from '../../services/core/config/config.ts';
+import type { Logger } from '../../services/core/observability/logging.ts';
+import { createMetrics } from '../../services/core/observability/metrics.ts';
+import type { FraudAlert } from '../../services/core/records.ts';
+import type { Transport } from '../../services/core/transport/port.ts';
+import { defaultThresholds } from '../../services/detectors/thresholds.ts';
+import { produceStream } from '../../services/generator/acquirer.ts';
+import type { StreamRecord } from '../../services/generator/stream.ts';
+import { waitForDrain } from '../../services/pipeline/drain.ts';
+import { startPipeline } from '../../services/pipeline/pipeline.ts';
+import { connectPlatform } from '../../services/pipeline/platform.ts';
+import { waitFor } from './wait.ts';
+
+/** The alerts an embedded run of `records` publishes, in publication order. */
+export async function embeddedAlerts(records: readonly StreamRecord[], logger: Logger): Promise<FraudAlert[]> {
+  const config = loadConfig({});
+  const platform = await connectPlatform(config, logger);
+  const reference = await startPipeline({ platform, config, logger, metrics: createMetrics({ defaultMetrics: false }), thresholds: defaultThresholds });
+  const producer = await platform.transport.producer();
+  await produceStream(records, producer, platform.serdes);
+  await waitForDrain(platform.transport, reference);
+  await reference.stop();
+  const alerts = (platform.transport as Transport & { log: { topic(name: string): { partitions: { value: Buffer | null }[][] } } })
+    .log.topic(topics.fraudAlerts).partitions.flat().map((r) => platform.serdes.forTopic<FraudAlert>(topics.fraudAlerts).decode(r.value!));
+  await platform.transport.close();
+  return alerts;
+}
+
+/** Every value of a Kafka topic, read until reading goes quiet (transaction markers take offsets too). */
+export async function readTopic<T>(kafka: Transport, serdes: Serdes, topic: string): Promise<T[]> {
+  const consumer = await kafka.consumer({ groupId: `test-reader-${topic}-${Date.now()}`, topics: [topic] });
+  const values: T[] = [];
+  const end = (await kafka.admin.endOffsets(topic)).reduce((n, p) => n + p.offset, 0);
+  await consumer.run(async (batch) => {
+    const serde = serdes.forTopic<T>(topic);
+    await serde.prepare(batch.records.map((r) => r.value));
+    for (const r of batch.records) values.push(serde.decode(r.value!));
+  });
+  let last = -1;
+  await waitFor(`${topic} read to its end (${end} offsets)`, async () => {
+    await new Promise((r) => setTimeout(r, 1500));
+    const done = values.length === last;
+    last = values.length;
+    return done;
+  }, 60_000);
+  await consumer.disconnect();
+  return values;
+}
