@@ -239,7 +239,7 @@ export const configVariables = [
   variable({
     name: 'POSGUARD_TOPIC_RETENTION_MS',
     key: 'topicRetentionMs',
-    doc: '`retention.ms` given to the non-compacted topics posguard creates at start-up (existing topics keep theirs). Kafka applies it to the record timestamps, which posguard sets to event times. It must exceed POSGUARD_SNAPSHOT_INTERVAL_MS plus the longest time a stage may be down, so that the input after the newest snapshot is still there when it restarts. Default: 7 days, Kafka\'s own default.',
+    doc: '`retention.ms` given to the non-compacted topics posguard creates at start-up (existing topics keep theirs). Those topics are created with message.timestamp.type=LogAppendTime, so retention counts from when the broker received a record, not from its event time. It must exceed POSGUARD_SNAPSHOT_INTERVAL_MS plus the longest time a stage may be down, so that the input after the newest snapshot is still there when it restarts. Default: 7 days, Kafka\'s own default.',
     defaultValue: '604800000',
     parse: boundedInteger(60_000, 315_360_000_000),
   }),

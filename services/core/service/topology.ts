@@ -7,7 +7,12 @@ export async function ensureTopics(admin: TopicAdmin, partitions: number, retent
     topic: c.topic,
     partitions: c.internal?.partitions ?? partitions,
     compacted: c.compacted,
+    // Records carry their event time, which for a replayed or late stream is long past: the broker
+    // stamps them on arrival instead, so retention counts from when a record was received.
     // Profiles are compacted: the latest per id is kept whatever its age. The rest age out.
-    config: c.compacted === true ? {} : { 'retention.ms': String(retentionMs) } as Record<string, string>,
+    config: {
+      'message.timestamp.type': 'LogAppendTime',
+      ...(c.compacted === true ? {} : { 'retention.ms': String(retentionMs) }),
+    } as Record<string, string>,
   })));
 }
