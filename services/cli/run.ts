@@ -119,8 +119,14 @@ export const runCommand: Command = {
     if (clickhouse?.embedded === true) cleanups.push(announceEngineOwner(config.dataDir, `http://${address}/v1/sql`));
 
     try {
-      const platform = await connectWhenUp(config, logger, stop, status);
-      if (platform === undefined) return 0;
+      const platform = await Promise.race([connectWhenUp(config, logger, stop, status), stop.arrived.then(() => undefined)]);
+      if (platform === undefined) {
+        // Stopped before Kafka and the registry answered: nothing to commit, and the attempt in
+        // flight (kafkajs retries inside it) must not hold the process.
+        await app.close();
+        logger.info(`${name} stopped before it connected`);
+        process.exit(0);
+      }
       cleanups.push(() => platform.transport.close());
       const common = { transport: platform.transport, serdes: platform.serdes, metrics, instanceId: config.instanceId, logger };
       if (service === 'ingest') {

@@ -1,0 +1,41 @@
+/**
+ * `posguard run` started before its registry answers: it serves /readyz at once, says why it is
+ * not ready, retries without exiting, and still stops at once on SIGTERM.
+ */
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { freePort, startService, stopService, type ServiceProcess } from '../support/service-process.ts';
+import { waitFor } from '../support/wait.ts';
+
+const { kafkaBrokers } = inject('endpoints');
+let service: ServiceProcess | undefined;
+
+afterAll(async () => {
+  if (service !== undefined) await stopService(service, 'SIGKILL');
+});
+
+describe('a service started before the schema registry', () => {
+  it('reports why it is not ready, keeps retrying, and stops on SIGTERM', async () => {
+    // A loopback port nothing listens on: the registry "is not up yet".
+    const registry = `http://127.0.0.1:${await freePort()}`;
+    service = await startService(['enricher'], { KAFKA_BROKERS: kafkaBrokers, SCHEMA_REGISTRY_URL: registry }, { waitReady: false });
+    const readiness = await waitFor('a /readyz answer naming the registry', async () => {
+      try {
+        const response = await fetch(`http://127.0.0.1:${service!.port}/readyz`);
+        const body = (await response.json()) as { checks: { name: string; reason?: string }[] };
+        const started = body.checks.find((c) => c.name === 'started');
+        return started?.reason?.includes(registry) === true ? { status: response.status, reason: started.reason } : undefined;
+      } catch {
+        return undefined;
+      }
+    }, 60_000);
+    expect(readiness.status).toBe(503);
+    expect(readiness.reason).toMatch(/^waiting for Kafka and the schema registry \(attempt \d+: /);
+    // Still there after a few retries: a registry that is not up is no reason to exit.
+    await waitFor('a second attempt', async () => {
+      const body = (await (await fetch(`http://127.0.0.1:${service!.port}/readyz`)).json()) as { checks: { name: string; reason?: string }[] };
+      return /attempt ([2-9]|\d\d)/.test(body.checks[0]?.reason ?? '');
+    }, 60_000);
+    expect(service.child.exitCode).toBeNull();
+    expect(await stopService(service, 'SIGTERM')).toBe(0);
+  }, 150_000);
+});
