@@ -4,7 +4,7 @@
  * committed data only and never commit on their own; transactions commit output and consumer
  * offsets together (exactly-once between topics).
  */
-import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Consumer as KafkaConsumer, type LogEntry, type Message } from 'kafkajs';
+import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type Consumer as KafkaConsumer, type LogEntry, type Message } from 'kafkajs';
 import type { Logger } from '../../observability/logging.ts';
 import type {
   BatchHandler,
@@ -17,6 +17,7 @@ import type {
   TopicAdmin,
   TopicBatch,
   TopicPartitionOffset,
+  TopicSpec,
   Transaction,
   TransactionalProducer,
   Transport,
@@ -111,23 +112,39 @@ export function createKafkaTransport(options: KafkaTransportOptions): Transport 
     return kafkaAdmin;
   };
 
+  async function createMissing(client: Admin, specs: readonly TopicSpec[]): Promise<void> {
+    const existing = new Set(await client.listTopics());
+    const missing = specs.filter((s) => !existing.has(s.topic));
+    if (missing.length === 0) return;
+    await client.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((s) => ({
+        topic: s.topic,
+        numPartitions: s.partitions,
+        configEntries: [
+          ...(s.compacted === true ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
+          ...Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value })),
+        ],
+      })),
+    });
+  }
+
   const admin: TopicAdmin = {
     async createTopics(specs) {
       const client = await withAdmin();
-      const existing = new Set(await client.listTopics());
-      const missing = specs.filter((s) => !existing.has(s.topic));
-      if (missing.length === 0) return;
-      await client.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((s) => ({
-          topic: s.topic,
-          numPartitions: s.partitions,
-          configEntries: [
-            ...(s.compacted === true ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
-            ...Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value })),
-          ],
-        })),
-      });
+      // Services started together create the same topics at once, sometimes while an earlier
+      // deletion of them is still under way: the broker then answers the wait for leaders with
+      // UNKNOWN_TOPIC_OR_PARTITION, which kafkajs does not retry. Try again, with what is still missing.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await createMissing(client, specs);
+          return;
+        } catch (error) {
+          if (attempt >= 10) throw error;
+          log.debug({ attempt, error: (error as Error).message }, 'creating topics failed; retrying');
+          await new Promise((resolve) => setTimeout(resolve, 250 * attempt * (0.5 + Math.random())));
+        }
+      }
     },
     async deleteTopics(topics) {
       const client = await withAdmin();
