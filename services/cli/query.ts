@@ -26,8 +26,10 @@ export const queryCommand: Command = {
     }
     const config = loadConfig();
     const owner = config.clickhouseUrl === undefined ? engineOwnerUrl(config.dataDir) : undefined;
-    if (owner !== undefined) {
-      const response = await fetch(owner.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: sql, format }) });
+    // A note whose pid was reused by another program names an address nothing answers: open the directory then.
+    const response = owner === undefined ? undefined
+      : await fetch(owner.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: sql, format }) }).catch(() => undefined);
+    if (owner !== undefined && response !== undefined) {
       const text = await response.text();
       if (!response.ok) throw new PosguardError('POSGUARD_ERR_CLICKHOUSE_QUERY_FAILED', (JSON.parse(text) as { message?: string }).message ?? text, { url: owner.url });
       process.stdout.write(text);
