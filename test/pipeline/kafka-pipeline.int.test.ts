@@ -9,7 +9,7 @@
  *
  * It owns the contract topics (auth.requests.v1 …) on the test broker: they are deleted first.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -28,7 +28,7 @@ import { pipelineGroups, totalLag } from '../../services/pipeline/drain.ts';
 import { scoreAlerts } from '../../services/quality/score.ts';
 import { claimContractTopics } from '../support/contract-topics.ts';
 import { embeddedAlerts, readTopic } from '../support/reference-run.ts';
-import { startService, stopService, type ServiceProcess } from '../support/service-process.ts';
+import { saveServiceLogs, startService, stopService, waitForQuietGroups, type ServiceProcess } from '../support/service-process.ts';
 import { waitFor } from '../support/wait.ts';
 
 const { kafkaBrokers, schemaRegistryUrl } = inject('endpoints');
@@ -94,9 +94,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(services.map((s) => stopService(s, 'SIGKILL')));
-  // The services' own logs, for when this test fails (CI keeps /tmp for the run).
-  mkdirSync(logDir, { recursive: true });
-  services.forEach((s, i) => writeFileSync(join(logDir, `${i}-${s.name.replaceAll(' ', '-')}.log`), s.output.join('')));
+  saveServiceLogs(services, logDir);
   await kafka?.close();
   await clickhouse?.client.close();
   rmSync(dataDir, { recursive: true, force: true });
@@ -135,19 +133,7 @@ describe('the pipeline over Kafka, as separate services', () => {
     sink = await startService(['sink'], env);
     services.push(sink);
 
-    // Drained: nothing left to consume, for long enough that every stage's silent partitions went
-    // idle and released their last inputs (which, downstream, would show up as lag again).
-    let polls = 0;
-    let quietSince: number | undefined;
-    await waitFor('the pipeline to drain and settle', async () => {
-      if (++polls % 100 === 0) {
-        const byGroup = await Promise.all(Object.keys(pipelineGroups).map(async (g) => `${g}=${await totalLag(kafka, [g])}`));
-        process.stderr.write(`[e2e] lag ${byGroup.join(' ')}\n`);
-      }
-      if ((await totalLag(kafka)) > 0) quietSince = undefined;
-      else quietSince ??= Date.now();
-      return quietSince !== undefined && Date.now() - quietSince >= 6 * partitionIdleMs + 2000;
-    }, Number(process.env.E2E_DRAIN_TIMEOUT_MS ?? 300_000));
+    await waitForQuietGroups(kafka, Object.keys(pipelineGroups), 6 * partitionIdleMs + 2000, Number(process.env.E2E_DRAIN_TIMEOUT_MS ?? 300_000));
     for (const s of [ingest, enricher, detectors, sink]) expect(await stopService(s, 'SIGTERM')).toBe(0);
 
     kafkaAlerts = await readTopic<FraudAlert>(kafka, serdes, topics.fraudAlerts);

@@ -8,7 +8,7 @@
  *
  * It runs the real services on the contract topics, taking turns with the other files that do.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -25,10 +25,10 @@ import type { Transport } from '../../services/core/transport/port.ts';
 import { detectorGroupId, detectorStages } from '../../services/detectors/service.ts';
 import { produceStream } from '../../services/generator/acquirer.ts';
 import { defaultGeneratorOptions, generateStream } from '../../services/generator/stream.ts';
-import { pipelineGroups, totalLag } from '../../services/pipeline/drain.ts';
+import { pipelineGroups } from '../../services/pipeline/drain.ts';
 import { claimContractTopics } from '../support/contract-topics.ts';
 import { embeddedAlerts, readTopic } from '../support/reference-run.ts';
-import { startService, stopService, type ServiceProcess } from '../support/service-process.ts';
+import { saveServiceLogs, startService, stopService, waitForQuietGroups, type ServiceProcess } from '../support/service-process.ts';
 import { waitFor } from '../support/wait.ts';
 
 const { kafkaBrokers, schemaRegistryUrl } = inject('endpoints');
@@ -69,14 +69,7 @@ async function gauge(service: ServiceProcess, name: string, labels: Record<strin
     .reduce((n, line) => n + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 }
 
-async function drained(): Promise<void> {
-  let quietSince: number | undefined;
-  await waitFor('the pipeline to drain and settle', async () => {
-    if ((await totalLag(kafka, ['posguard.enricher', ...detectorGroups])) > 0) quietSince = undefined;
-    else quietSince ??= Date.now();
-    return quietSince !== undefined && Date.now() - quietSince >= 6 * partitionIdleMs + 2000;
-  }, 300_000);
-}
+const drained = () => waitForQuietGroups(kafka, ['posguard.enricher', ...detectorGroups], 6 * partitionIdleMs + 2000);
 
 beforeAll(async () => {
   kafka = createKafkaTransport({ brokers: kafkaBrokers.split(','), clientId: 'posguard-snapshot-test', logger });
@@ -88,9 +81,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(services.map((s) => stopService(s, 'SIGKILL')));
-  // The services' own logs, for when this test fails (CI keeps /tmp for the run).
-  mkdirSync(logDir, { recursive: true });
-  services.forEach((s, i) => writeFileSync(join(logDir, `${i}-${s.name.replaceAll(' ', '-')}.log`), s.output.join('')));
+  saveServiceLogs(services, logDir);
   await kafka?.close();
   rmSync(dataDir, { recursive: true, force: true });
   releaseContractTopics();

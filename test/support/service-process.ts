@@ -3,8 +3,12 @@
  * stopped by SIGTERM (graceful) or SIGKILL (a crash).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Transport } from '../../services/core/transport/port.ts';
+import { totalLag } from '../../services/pipeline/drain.ts';
 import { waitFor } from './wait.ts';
 
 const cli = fileURLToPath(new URL('../../bin/posguard.js', import.meta.url));
@@ -62,4 +66,28 @@ export async function startService(args: string[], env: Record<string, string>, 
 export async function stopService(service: ServiceProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | string> {
   if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill(signal);
   return service.exited;
+}
+
+/**
+ * Waits until the given groups have had no lag for `quietMs`: long enough for every stage's silent
+ * partitions to go idle and release their last inputs (which, downstream, would show up as lag again).
+ */
+export async function waitForQuietGroups(kafka: Transport, groups: readonly string[], quietMs: number, timeoutMs = 300_000): Promise<void> {
+  let polls = 0;
+  let quietSince: number | undefined;
+  await waitFor('the pipeline to drain and settle', async () => {
+    if (++polls % 100 === 0) {
+      const byGroup = await Promise.all(groups.map(async (g) => `${g}=${await totalLag(kafka, [g])}`));
+      process.stderr.write(`[test] lag ${byGroup.join(' ')}\n`);
+    }
+    if ((await totalLag(kafka, groups)) > 0) quietSince = undefined;
+    else quietSince ??= Date.now();
+    return quietSince !== undefined && Date.now() - quietSince >= quietMs;
+  }, timeoutMs);
+}
+
+/** Writes each service's output to `<dir>/<n>-<name>.log`, for when a test fails (CI keeps /tmp for the run). */
+export function saveServiceLogs(services: readonly ServiceProcess[], dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  services.forEach((s, i) => writeFileSync(join(dir, `${i}-${s.name.replaceAll(' ', '-')}.log`), s.output.join('')));
 }

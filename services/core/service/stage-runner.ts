@@ -155,10 +155,11 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
   let rebuiltFor: string | undefined;
   let rebuilding = false;
   let lateReported = 0;
-  /** Each assigned input partition: the offset to commit for it, whether it is caught up, idle, and since when silent. */
-  const partitions = new Map<string, { topic: string; partition: number; position: number; caughtUp: boolean; idle: boolean; lastBatchAt: number }>();
-  /** Where the replay of a rebuild starts: the earliest offset retention has left, per `topic:partition`. */
-  const replayFrom = new Map<string, number>();
+  /**
+   * Each assigned input partition: the offset to commit for it, the earliest offset retention has
+   * left in it (at the last rebuild), whether it is caught up, idle, and since when silent.
+   */
+  const partitions = new Map<string, { topic: string; partition: number; position: number; earliest: number; caughtUp: boolean; idle: boolean; lastBatchAt: number }>();
   // Stopping abandons a rebuild in progress: its state would be thrown away anyway.
   const stopping = new AbortController();
   // On Kafka a transaction's commit marker takes the last offset: one short of the end is the end.
@@ -205,7 +206,6 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
       const [x, y] = [JSON.parse(a) as { time: number; id: string }, JSON.parse(b) as { time: number; id: string }];
       return x.time > y.time || (x.time === y.time && x.id > y.id);
     };
-    replayFrom.clear();
     let checkpointValid = true;
     for (const { topic, partitions: assigned } of consumer.assignment()) {
       const [committed, starts, ends] = await Promise.all([
@@ -222,10 +222,10 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
           checkpointValid = false;
         }
         const position = recreated ? 0 : Math.max(0, entry?.offset ?? 0);
-        replayFrom.set(`${topic}:${partition}`, starts.find((e) => e.partition === partition)?.offset ?? 0);
         // Every partition holds event time back from the start, until it delivers or goes idle: a
         // partition whose first record comes late must not find its time already released.
-        partitions.set(`${topic}:${partition}`, { topic, partition, position, caughtUp: end - position <= trailingMarkers, idle: false, lastBatchAt: started });
+        const earliest = starts.find((e) => e.partition === partition)?.offset ?? 0;
+        partitions.set(`${topic}:${partition}`, { topic, partition, position, earliest, caughtUp: end - position <= trailingMarkers, idle: false, lastBatchAt: started });
         if (entry?.metadata && (checkpoint === undefined || newer(entry.metadata, checkpoint))) checkpoint = entry.metadata;
       }
     }
@@ -237,29 +237,24 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
 
   /**
    * Restores the newest snapshot of this assignment, if there is one no newer than the committed
-   * positions; returns where the replay of each partition starts (`topic:partition` → offset).
+   * positions; returns the input it covers (`topic:partition` → offset; empty without a snapshot).
    */
-  async function restoreNewestSnapshot(): Promise<{ startAt: Map<string, number>; coveredBy: Map<string, number> }> {
-    const startAt = new Map(replayFrom);
-    const coveredBy = new Map<string, number>();
-    if (snapshots === undefined) return { startAt, coveredBy };
+  async function restoreNewestSnapshot(): Promise<ReadonlyMap<string, number>> {
+    const none = new Map<string, number>();
+    if (snapshots === undefined) return none;
     const { snapshot, recordsRead, bytesRead } = await snapshots.load(assignmentKey(consumer), stopping.signal);
     rebuildRecords.set({ service, group: deps.groupId, source: 'snapshot' }, recordsRead);
-    if (snapshot === undefined) return { startAt, coveredBy };
+    if (snapshot === undefined) return none;
     const at = new Map(snapshot.manifest.positions.map((p) => [`${p.topic}:${p.partition}`, p.offset]));
     // A snapshot past the committed positions (taken by an instance whose last commit then failed) is not this state.
     if ([...partitions].some(([key, p]) => (at.get(key) ?? 0) > p.position)) {
       logger.warn({ group: deps.groupId, snapshot: snapshot.manifest.id }, 'the newest state snapshot is ahead of the committed offsets; rebuilding from the input instead');
-      return { startAt, coveredBy };
+      return none;
     }
     processor.restoreSnapshot!(snapshot.state);
-    for (const key of partitions.keys()) {
-      coveredBy.set(key, at.get(key) ?? 0);
-      startAt.set(key, Math.max(startAt.get(key) ?? 0, at.get(key) ?? 0));
-    }
     logger.info({ group: deps.groupId, snapshot: snapshot.manifest.id, bytes: bytesRead, records: recordsRead, takenAt: new Date(snapshot.manifest.takenAt).toISOString() },
       'restored stage state from its newest snapshot');
-    return { startAt, coveredBy };
+    return at;
   }
 
   /**
@@ -285,18 +280,18 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
   }
 
   /**
-   * Replays the assigned partitions from `startAt` (a snapshot's positions, or the earliest offsets
-   * retention left) up to their committed offsets, then restores the checkpoint.
+   * Replays the assigned partitions from what `covered` (a snapshot's positions) leaves, or from
+   * the earliest offsets retention left, up to their committed offsets, then restores the checkpoint.
    */
-  async function replay(heartbeat: () => Promise<void>, started: number, checkpoint: string | undefined,
-    { startAt, coveredBy }: { startAt: ReadonlyMap<string, number>; coveredBy: ReadonlyMap<string, number> }): Promise<void> {
+  async function replay(heartbeat: () => Promise<void>, started: number, checkpoint: string | undefined, covered: ReadonlyMap<string, number>): Promise<void> {
     const targets = new Map<string, number>();
+    const startAt = new Map<string, number>();
     let deleted = 0;
-    for (const p of partitions.values()) {
-      const key = `${p.topic}:${p.partition}`;
-      const from = startAt.get(key) ?? 0;
+    for (const [key, p] of partitions) {
+      const from = Math.max(p.earliest, covered.get(key) ?? 0);
+      startAt.set(key, from);
       // Input retention deleted below what the state starts from (its snapshot's position, or 0) is missing from it.
-      deleted += Math.max(0, Math.min(replayFrom.get(key) ?? 0, p.position) - (coveredBy.get(key) ?? 0));
+      deleted += Math.max(0, Math.min(p.earliest, p.position) - (covered.get(key) ?? 0));
       // A partition with nothing left to replay (a snapshot at its position, or retention emptied
       // it up to there) must not be waited for: no batch would ever come.
       if (p.position > from) targets.set(key, p.position);
@@ -322,9 +317,10 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
       const reader = await transport.consumer({ groupId: readerGroup, topics: processor.inputTopics, maxBatchRecords: deps.maxBatchRecords });
       let replayed = 0;
       let reportedAt = Date.now();
+      let abandon = () => {};
       try {
         await new Promise<void>((resolve, reject) => {
-          const abandon = () => reject(new PosguardError('POSGUARD_ERR_STAGE_STOPPING', `${deps.groupId}: stopped during the rebuild of its state`, { group: deps.groupId }));
+          abandon = () => reject(new PosguardError('POSGUARD_ERR_STAGE_STOPPING', `${deps.groupId}: stopped during the rebuild of its state`, { group: deps.groupId }));
           if (stopping.signal.aborted) abandon();
           stopping.signal.addEventListener('abort', abandon, { once: true });
           reader.run(async (batch) => {
@@ -354,6 +350,8 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
           }).catch(reject);
         });
       } finally {
+        // The signal lives as long as the stage: each rebuild takes its listener away again.
+        stopping.signal.removeEventListener('abort', abandon);
         await reader.disconnect();
       }
       logger.info({ group: deps.groupId, partitions: targets.size, replayed, ms: Date.now() - started }, 'replayed the input; stage state rebuilt');
@@ -413,7 +411,7 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
     const dead = await feed(batch, () => true);
     partitions.set(`${batch.topic}:${batch.partition}`, {
       topic: batch.topic, partition: batch.partition, position: batch.nextOffset, lastBatchAt: Date.now(), idle: false,
-      caughtUp: batch.highWatermark - batch.nextOffset <= trailingMarkers,
+      earliest: partitions.get(`${batch.topic}:${batch.partition}`)?.earliest ?? 0, caughtUp: batch.highWatermark - batch.nextOffset <= trailingMarkers,
     });
     for (const p of partitions.values()) {
       if (p.topic !== batch.topic || !p.idle) continue;

@@ -79,9 +79,12 @@ export class SnapshotStore {
     let bytesRead = 0;
     if (end !== undefined && end.offset > (start?.offset ?? 0)) {
       const reader = await this.transport.consumer({ groupId: `${this.topic}.reader.${randomUUID()}`, topics: [this.topic], maxBatchRecords: 4096 });
+      let abandon = () => {};
       try {
         await new Promise<void>((resolve, reject) => {
-          aborted.addEventListener('abort', () => reject(new Error('stopped while reading state snapshots')), { once: true });
+          abandon = () => reject(new Error('stopped while reading state snapshots'));
+          if (aborted.aborted) abandon();
+          aborted.addEventListener('abort', abandon, { once: true });
           reader.run(async (batch) => {
             for (const record of batch.records) {
               recordsRead++;
@@ -101,6 +104,7 @@ export class SnapshotStore {
           }).catch(reject);
         });
       } finally {
+        aborted.removeEventListener('abort', abandon);
         await reader.disconnect();
       }
     }
