@@ -79,6 +79,11 @@ abstract class Processor<I extends { readonly time: number; readonly id: string 
     this.queue.idle(source, idle);
   }
 
+  /** A watermark marker from an upstream writer (see EventTimeQueue.mark). */
+  mark(source: string, time: number): void {
+    this.queue.mark(source, time);
+  }
+
   drain(out: ProcessorOutput, all = false): void {
     this.queue.drain((input) => this.process(input, out), all);
     this.afterRelease();

@@ -6,7 +6,7 @@
 import { internalTopics, topics } from '../core/codec/topics.ts';
 import type { CardOutcome, EnrichedAuthorisation, FraudAlert } from '../core/records.ts';
 import { keyPartitioner } from '../core/transport/key-partition.ts';
-import { runStage, type RunningStage, type StageProcessor, type StageRunnerDeps } from '../core/service/stage-runner.ts';
+import { runStage, type Emit, type RunningStage, type StageProcessor, type StageRunnerDeps, type TaskProcessor } from '../core/service/stage-runner.ts';
 import { authorisationInput, outcomeInput, type CompromiseNotice, type DisputeNotice } from './inputs.ts';
 import {
   ArbiterProcessor, CardProcessor, MerchantProcessor, TerminalProcessor, candidateInput, emptyOutput, statisticInput,
@@ -19,26 +19,40 @@ import type { Thresholds } from './thresholds.ts';
 
 /** The Avro form of a re-keyed stage input (schemas/DetectorInput.avsc). */
 interface DetectorInputRecord {
-  kind: 'AUTHORISATION' | 'COMPROMISE' | 'DISPUTE' | 'UNKNOWN';
+  kind: 'AUTHORISATION' | 'COMPROMISE' | 'DISPUTE' | 'UNKNOWN' | 'WATERMARK';
   authorisation: EnrichedAuthorisation | null;
   compromise: CompromiseNotice | null;
   dispute: DisputeNotice | null;
+  watermark: WatermarkMarker | null;
 }
 
 interface ClusterInputRecord {
-  kind: 'CANDIDATE' | 'STATISTIC' | 'UNKNOWN';
+  kind: 'CANDIDATE' | 'STATISTIC' | 'UNKNOWN' | 'WATERMARK';
   candidate: ClusterCandidate | null;
   statistic: CityStatistic | null;
+  watermark: WatermarkMarker | null;
 }
+
+/** A writer's promise that it sends nothing older than `time` any more (schemas/DetectorInput.avsc). */
+interface WatermarkMarker {
+  writer: string;
+  time: number;
+}
+
+const detectorInputMarker = (watermark: WatermarkMarker): DetectorInputRecord =>
+  ({ kind: 'WATERMARK', authorisation: null, compromise: null, dispute: null, watermark });
+
+const clusterInputMarker = (watermark: WatermarkMarker): ClusterInputRecord =>
+  ({ kind: 'WATERMARK', candidate: null, statistic: null, watermark });
 
 function detectorInputRecord(input: KeyedStageInput): DetectorInputRecord {
   switch (input.kind) {
     case 'authorisation':
-      return { kind: 'AUTHORISATION', authorisation: input.value, compromise: null, dispute: null };
+      return { kind: 'AUTHORISATION', authorisation: input.value, compromise: null, dispute: null, watermark: null };
     case 'compromise':
-      return { kind: 'COMPROMISE', authorisation: null, compromise: input.value, dispute: null };
+      return { kind: 'COMPROMISE', authorisation: null, compromise: input.value, dispute: null, watermark: null };
     case 'dispute':
-      return { kind: 'DISPUTE', authorisation: null, compromise: null, dispute: input.value };
+      return { kind: 'DISPUTE', authorisation: null, compromise: null, dispute: input.value, watermark: null };
     case 'outcome':
       throw new Error('outcomes are not re-keyed');
   }
@@ -64,10 +78,8 @@ function arbiterInputOf(record: ClusterInputRecord): ArbiterInput {
 }
 
 const clusterInputRecord = (input: ArbiterInput): ClusterInputRecord => input.kind === 'candidate'
-  ? { kind: 'CANDIDATE', candidate: input.value, statistic: null }
-  : { kind: 'STATISTIC', candidate: null, statistic: input.value };
-
-type Emit = (topic: string, key: string, value: unknown, timestamp: number) => void;
+  ? { kind: 'CANDIDATE', candidate: input.value, statistic: null, watermark: null }
+  : { kind: 'STATISTIC', candidate: null, statistic: input.value, watermark: null };
 
 /** Publishes a drain's output: alerts stamped with the wall clock, routed inputs to their topics. */
 function emitOutput(out: ProcessorOutput, emit: Emit): void {
@@ -87,72 +99,135 @@ function emitOutput(out: ProcessorOutput, emit: Emit): void {
 interface Drainable {
   drain(out: ProcessorOutput): void;
   idle(source: string, idle: boolean): void;
+  mark(source: string, time: number): void;
   checkpoint(): string | undefined;
   restore(checkpoint: string | undefined, out: ProcessorOutput): void;
   readonly lateInputs: number;
+  readonly watermark: number;
 }
 
+/** How one detector stage reads its topics and which repartition topics it feeds. */
+interface DetectorStageSpec<P extends Drainable> {
+  readonly name: DetectorStage;
+  readonly inputTopics: readonly string[];
+  create(): P;
+  /** Feeds one decoded record of partition `partition` of `topic` (the source of its event time). */
+  accept(p: P, topic: string, value: unknown, key: string, partition: number): void;
+  /**
+   * The upstream tasks writing each partition of an input topic: they send watermark markers, and
+   * each is a source of event time of its own. None for a topic with one writer per partition.
+   */
+  readonly writers?: readonly string[];
+  /** The repartition topics this stage writes, with their partition counts, and how a marker is written to them. */
+  readonly feeds?: readonly { readonly topic: string; readonly partitions: number; readonly marker: (m: WatermarkMarker) => unknown }[];
+}
+
+/** An input's source of event time: its partition, or, where several upstream tasks write the partition, partition and writer. */
+const sourceOf = (topic: string, partition: number, writer?: string) => writer === undefined ? `${topic}:${partition}` : `${topic}:${partition}:${writer}`;
+
 /**
- * A stage processor over one of the detector processors, rebuilt from scratch by `reset`. Each
- * input partition is a source of the processor's event-time queue.
+ * One task of a detector stage (partition p of its inputs) as a stage-runner task. After every
+ * collect that moved the task's watermark, it writes a watermark marker into every partition of
+ * the repartition topics it feeds, so that downstream tasks know how far each writer has gone
+ * (several upstream tasks, on any instances, interleave in one partition).
  */
-function stageOf<P extends Drainable>(inputTopics: readonly string[], create: () => P, accept: (p: P, topic: string, value: unknown, key: string, source: string) => void): StageProcessor {
-  let processor = create();
+function taskOf<P extends Drainable>(spec: DetectorStageSpec<P>, partition: number): TaskProcessor {
+  let processor = spec.create();
+  let marked = Number.NEGATIVE_INFINITY;
   const out = emptyOutput();
+  const writer = `${spec.name}:${partition}`;
+  const sources = (topic: string) => spec.writers === undefined || !isRepartitionTopic(topic)
+    ? [sourceOf(topic, partition)] : spec.writers.map((w) => sourceOf(topic, partition, w));
   return {
-    inputTopics,
-    stateful: true,
-    reset() {
-      processor = create();
+    accept(topic, value, key) {
+      spec.accept(processor, topic, value, key, partition);
     },
-    accept(topic, value, key, partition) {
-      accept(processor, topic, value, key, `${topic}:${partition}`);
-    },
-    idle(topic, partition, idle) {
-      processor.idle(`${topic}:${partition}`, idle);
+    idle(topic, idle) {
+      for (const source of sources(topic)) processor.idle(source, idle);
     },
     collect(emit) {
       processor.drain(out);
       emitOutput(out, emit);
+      const time = processor.watermark;
+      if (spec.feeds === undefined || time <= marked) return;
+      marked = time;
+      for (const feed of spec.feeds) {
+        const record = feed.marker({ writer, time });
+        for (let q = 0; q < feed.partitions; q++) emit(feed.topic, writer, record, time, q);
+      }
     },
     checkpoint: () => processor.checkpoint(),
     lateInputs: () => processor.lateInputs,
     restore(checkpoint) {
       processor.restore(checkpoint, out);
       emitOutput(out, () => undefined);
+      // Markers up to here went out with the outputs they follow.
+      marked = processor.watermark;
     },
     snapshot: () => takeSnapshot(processor),
     restoreSnapshot(state) {
-      processor = create();
+      processor = spec.create();
       restoreSnapshot(processor, state);
     },
   };
 }
+
+const isRepartitionTopic = (topic: string) => (Object.values(internalTopics) as string[]).includes(topic);
 
 export const detectorStages = ['card', 'terminal', 'merchant', 'arbiter'] as const;
 export type DetectorStage = (typeof detectorStages)[number];
 
 export const detectorGroupId = (stage: DetectorStage) => `posguard.detectors.${stage}`;
 
+const tasksOf = (stage: DetectorStage, partitions: number) => Array.from({ length: partitions }, (_, p) => `${stage}:${p}`);
+
+/** A repartitioned input: a data record goes to the queue, a marker moves its writer's source. */
+function acceptRepartitioned<P extends Drainable>(p: P, topic: string, partition: number, marker: WatermarkMarker | null, push: () => void): void {
+  if (marker === null) push();
+  else p.mark(sourceOf(topic, partition, marker.writer), marker.time);
+}
+
 function detectorStage(stage: DetectorStage, thresholds: Thresholds, partitions: number): StageProcessor {
-  switch (stage) {
-    case 'card':
-      return stageOf([topics.enrichedAuthorisations, topics.cardOutcomes], () => new CardProcessor(thresholds, keyPartitioner(partitions)), (p, topic, value, _key, source) => {
-        p.push(topic === topics.cardOutcomes ? outcomeInput(value as CardOutcome) : authorisationInput(value as EnrichedAuthorisation), source);
-      });
-    case 'terminal':
-      return stageOf([internalTopics.byTerminal], () => new TerminalProcessor(thresholds), (p, _topic, value, key, source) => {
-        p.push(stageInputOf(value as DetectorInputRecord, key), source);
-      });
-    case 'merchant':
-      return stageOf([internalTopics.byMerchant], () => new MerchantProcessor(thresholds), (p, _topic, value, key, source) => {
-        p.push(stageInputOf(value as DetectorInputRecord, key), source);
-      });
-    case 'arbiter':
-      return stageOf([internalTopics.clusters], () => new ArbiterProcessor(thresholds), (p, _topic, value, _key, source) => {
-        p.push(arbiterInputOf(value as ClusterInputRecord), source);
-      });
-  }
+  const spec = ((): DetectorStageSpec<Drainable> => {
+    switch (stage) {
+      case 'card':
+        return {
+          name: stage, inputTopics: [topics.enrichedAuthorisations, topics.cardOutcomes],
+          create: () => new CardProcessor(thresholds, keyPartitioner(partitions)),
+          accept: (p, topic, value, _key, partition) => (p as CardProcessor).push(
+            topic === topics.cardOutcomes ? outcomeInput(value as CardOutcome) : authorisationInput(value as EnrichedAuthorisation), sourceOf(topic, partition)),
+          feeds: [
+            { topic: internalTopics.byTerminal, partitions, marker: detectorInputMarker },
+            { topic: internalTopics.byMerchant, partitions, marker: detectorInputMarker },
+          ],
+        };
+      case 'terminal':
+      case 'merchant': {
+        const topic = stage === 'terminal' ? internalTopics.byTerminal : internalTopics.byMerchant;
+        return {
+          name: stage, inputTopics: [topic], writers: tasksOf('card', partitions),
+          create: () => stage === 'terminal' ? new TerminalProcessor(thresholds) : new MerchantProcessor(thresholds),
+          accept: (p, t, value, key, partition) => {
+            const record = value as DetectorInputRecord;
+            acceptRepartitioned(p, t, partition, record.kind === 'WATERMARK' ? record.watermark : null,
+              () => (p as TerminalProcessor | MerchantProcessor).push(stageInputOf(record, key)));
+          },
+          ...(stage === 'merchant' ? { feeds: [{ topic: internalTopics.clusters, partitions: 1, marker: clusterInputMarker }] } : {}),
+        };
+      }
+      case 'arbiter':
+        return {
+          name: stage, inputTopics: [internalTopics.clusters], writers: tasksOf('merchant', partitions),
+          create: () => new ArbiterProcessor(thresholds),
+          accept: (p, t, value, _key, partition) => {
+            const record = value as ClusterInputRecord;
+            acceptRepartitioned(p, t, partition, record.kind === 'WATERMARK' ? record.watermark : null,
+              () => (p as ArbiterProcessor).push(arbiterInputOf(record)));
+          },
+        };
+    }
+  })();
+  return { inputTopics: spec.inputTopics, stateful: true, task: (partition) => taskOf(spec, partition) };
 }
 
 /**
@@ -161,14 +236,14 @@ function detectorStage(stage: DetectorStage, thresholds: Thresholds, partitions:
  * input (see StageRunnerDeps.upstreamCaughtUp).
  */
 export async function runDetectors(deps: Omit<StageRunnerDeps, 'groupId' | 'transactionalId'> & {
-  instanceId: string; thresholds: Thresholds; partitions: number; upstreamCaughtUp: (topic: string) => Promise<boolean>;
+  thresholds: Thresholds; partitions: number; upstreamCaughtUp: (topic: string) => Promise<boolean>;
 }, stages: readonly DetectorStage[] = detectorStages): Promise<RunningStage[]> {
   const running: RunningStage[] = [];
   for (const stage of stages) {
     running.push(await runStage({
       ...deps,
       groupId: detectorGroupId(stage),
-      transactionalId: `posguard-detectors-${stage}-${deps.instanceId}`,
+      transactionalId: detectorGroupId(stage),
     }, detectorStage(stage, deps.thresholds, deps.partitions)));
   }
   return running;

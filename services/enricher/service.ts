@@ -64,25 +64,26 @@ class TableFeed {
 export async function runEnricher(deps: { transport: Transport; serdes: Serdes; logger: Logger; metrics: Metrics; instanceId: string }): Promise<RunningStage> {
   const feed = new TableFeed(deps.transport, deps.serdes, deps.logger);
   await feed.start(deps.instanceId);
-  const pending: AuthorisationEvent[] = [];
   const processor: StageProcessor = {
     inputTopics: [topics.authorisations],
     stateful: false,
-    // What a failed batch left behind: the batch comes again.
-    reset() {
-      pending.length = 0;
-    },
     beforeBatch: () => feed.catchUp(),
-    accept(_topic, value) {
-      pending.push(value as AuthorisationEvent);
-    },
-    collect(emit) {
-      for (const a of pending) emit(topics.enrichedAuthorisations, a.cardToken, enrich(feed.tables, a), a.eventTime);
-      pending.length = 0;
+    // Task p writes partition p of auth.enriched.v1 (same key, same partitioner): one writer per partition.
+    task() {
+      const pending: AuthorisationEvent[] = [];
+      return {
+        accept(_topic, value) {
+          pending.push(value as AuthorisationEvent);
+        },
+        collect(emit) {
+          for (const a of pending) emit(topics.enrichedAuthorisations, a.cardToken, enrich(feed.tables, a), a.eventTime);
+          pending.length = 0;
+        },
+      };
     },
   };
   const stage = await runStage({
-    service: 'enricher', groupId: ENRICHER_GROUP, transactionalId: `posguard-enricher-${deps.instanceId}`,
+    service: 'enricher', groupId: ENRICHER_GROUP, transactionalId: ENRICHER_GROUP,
     transport: deps.transport, serdes: deps.serdes, logger: deps.logger, metrics: deps.metrics,
   }, processor);
   return {

@@ -11,6 +11,7 @@ import { createMetrics } from '../../services/core/observability/metrics.ts';
 import type { FraudAlert } from '../../services/core/records.ts';
 import type { RunningStage } from '../../services/core/service/stage-runner.ts';
 import type { InProcessLog } from '../../services/core/transport/in-process/in-process-log.ts';
+import { keyPartitioner } from '../../services/core/transport/key-partition.ts';
 import { detectorGroupId, runDetectors } from '../../services/detectors/service.ts';
 import { defaultThresholds } from '../../services/detectors/thresholds.ts';
 import { ENRICHER_GROUP, runEnricher } from '../../services/enricher/service.ts';
@@ -20,12 +21,21 @@ import { totalLag, waitForDrain } from '../../services/pipeline/drain.ts';
 import { startPipeline } from '../../services/pipeline/pipeline.ts';
 import { connectPlatform, type Platform } from '../../services/pipeline/platform.ts';
 import type { SpecRecord } from '../detectors/specification.ts';
-import { DAY, MIN, T0, later, purchase, registry } from '../detectors/world.ts';
+import { DAY, MIN, T0, purchase, registry, tills } from '../detectors/world.ts';
 import { waitFor } from '../support/wait.ts';
 
 const partitionIdleMs = 100;
 const logger = createLogger({ level: 'silent', name: 'event-time-release' });
 const config = loadConfig({ POSGUARD_PARTITION_IDLE_MS: String(partitionIdleMs) });
+
+/**
+ * A card other than `card` in the same partition of the stage's input. Event time is kept per task
+ * (partition p of the inputs), as in Kafka Streams: a clock in another partition would not move it.
+ */
+function clockCardBeside(card: string): string {
+  const partitionOf = keyPartitioner(config.partitions);
+  for (let i = 0; ; i++) if (partitionOf(`tok-clock-${i}`) === partitionOf(card)) return `tok-clock-${i}`;
+}
 
 /**
  * Twelve ordinary purchases, then four within an hour each 65 times larger: a card-behaviour burst
@@ -36,7 +46,8 @@ function unusualLastPurchase(): { records: StreamRecord[]; unusual: string[] } {
   const burst = Array.from({ length: 4 }, (_, i) => purchase({ card: 'tok-quiet', at: T0 + 13 * DAY + i * 15 * MIN, amountMinor: 200_000 }));
   const last = burst[burst.length - 1]!.record.eventTime;
   // Event time must pass the allowed lateness beyond the last unusual purchase before it can be released.
-  const spec: SpecRecord[] = [...registry(), ...history, ...burst, later(last + defaultThresholds.allowedLatenessMinutes * MIN + MIN)];
+  const clock = purchase({ card: clockCardBeside('tok-quiet'), at: last + defaultThresholds.allowedLatenessMinutes * MIN + MIN, terminal: tills.berlin });
+  const spec: SpecRecord[] = [...registry(), ...history, ...burst, clock];
   return { records: spec.map((r) => ({ type: r.kind, record: r.record }) as StreamRecord), unusual: burst.map((b) => b.record.eventId) };
 }
 

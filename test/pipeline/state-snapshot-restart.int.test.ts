@@ -48,18 +48,13 @@ let serdes: Serdes;
 let embeddedAlertIds: string[] = [];
 let releaseContractTopics = () => {};
 
-/** The assignment of a single instance of a stage: every partition of its inputs (as the stage runner writes it). */
-async function wholeAssignment(group: string): Promise<string> {
-  const keys: string[] = [];
-  for (const topic of pipelineGroups[group]!) for (const p of await kafka.admin.endOffsets(topic)) keys.push(`${topic}:${p.partition}`);
-  return keys.sort().join(',');
-}
-
-async function newestManifest(group: string): Promise<SnapshotManifest | undefined> {
+/** The newest snapshot manifest of each task of a stage (task p: partition p of its inputs). */
+async function newestManifests(group: string): Promise<SnapshotManifest[]> {
+  const tasks = (await kafka.admin.endOffsets(pipelineGroups[group]![0]!)).map((p) => `task-${p.partition}`);
   const store = new SnapshotStore(kafka, group, logger);
-  const { snapshot } = await store.load(await wholeAssignment(group), new AbortController().signal);
+  const { found } = await store.load(tasks, new AbortController().signal);
   await store.close();
-  return snapshot?.manifest;
+  return found.size === tasks.length ? [...found.values()].map((s) => s.manifest) : [];
 }
 
 /** A gauge of a running service, summed over the label values that match. */
@@ -102,11 +97,11 @@ describe('detector state in snapshots', () => {
     await produceStream(stream.records, producer, serdes, { filter: (_r, i) => i < cut });
     await drained();
 
-    const manifests = new Map<string, SnapshotManifest>();
-    await waitFor('a snapshot of every detector stage', async () => {
+    const manifests = new Map<string, SnapshotManifest[]>();
+    await waitFor('a snapshot of every task of every detector stage', async () => {
       for (const group of detectorGroups) {
-        const manifest = await newestManifest(group);
-        if (manifest !== undefined) manifests.set(group, manifest);
+        const found = await newestManifests(group);
+        if (found.length > 0) manifests.set(group, found);
       }
       return manifests.size === detectorGroups.length;
     }, 60_000);
@@ -115,7 +110,7 @@ describe('detector state in snapshots', () => {
     // Retention, at once: every input partition of every stage now starts at its snapshot's position.
     const admin = new Kafka({ brokers: kafkaBrokers.split(','), clientId: 'snapshot-test-retention', logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
-    for (const manifest of manifests.values()) {
+    for (const manifest of [...manifests.values()].flat()) {
       for (const topic of new Set(manifest.positions.map((p) => p.topic))) {
         const positions = manifest.positions.filter((p) => p.topic === topic && p.offset > 0);
         if (positions.length === 0) continue;
@@ -157,7 +152,7 @@ describe('detector state in snapshots', () => {
     }
     const replayed = [...rebuild.values()].reduce((n, r) => n + r.input, 0);
     expect(replayed).toBeLessThan(deletedBelowSnapshots);
-    expect(detectorsOutput).toContain('restored stage state from its newest snapshot');
+    expect(detectorsOutput).toContain('restored task state from its newest snapshot');
     expect(detectorsOutput).not.toContain('no snapshot covers them');
   });
 });

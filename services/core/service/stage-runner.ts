@@ -1,59 +1,69 @@
 /**
- * Runs a consume-transform-produce processor over the transport, exactly once between topics:
- * each consumed batch's outputs, its dead letters and its consumed offsets are committed in one
- * transaction. A record that cannot be decoded or processed goes to the dead-letter topic
- * with the reason; the batch goes on.
+ * Runs a consume-transform-produce stage over the transport, exactly once between topics, as
+ * **tasks**: task p owns partition p of every input topic (the topics are co-partitioned, and the
+ * group assigns them so: see Consumer.assignment), holds the state of the keys in it, and has its
+ * own transactional producer (`<transactionalId>.task-<p>`). Each consumed batch's outputs, its
+ * dead letters and its consumed offsets are committed in one transaction of its task's producer.
+ * Whoever takes a task over opens that producer again, which fences the previous owner: a member
+ * that lost the task without knowing (a stall past its session timeout) cannot commit for it any
+ * more. A record that cannot be decoded or processed goes to the dead-letter topic with the
+ * reason; the batch goes on.
  *
- * A stateful processor keeps its state in memory, as a projection of its input topics: whenever
- * this instance's partition assignment changes (start-up, rebalance, restart after a crash) the
- * state is rebuilt up to the group's committed offsets, with outputs discarded (they were
- * committed already), then consumption resumes where the last transaction left off. The rebuild
- * starts from the newest snapshot of the state for this assignment, if snapshots are on
- * (state-snapshots.ts), and replays only the input after the snapshot's positions; without one it
- * replays from the earliest offset retention left. Processing is deterministic in event time, so
- * the rebuilt state is the state at that commit. Stopping abandons a rebuild in progress.
+ * A stateful task keeps its state in memory, as a projection of its input partitions: whenever
+ * this member is given a task (start-up, rebalance, restart after a crash) — or keeps one that
+ * another member committed for in the meantime — the task's state is rebuilt up to the group's
+ * committed offsets, with outputs discarded (they were committed already), then consumption
+ * resumes where the last transaction left off. Tasks this member keeps across a rebalance keep
+ * their state. The rebuild starts from the newest snapshot of the task's state, if snapshots are
+ * on (state-snapshots.ts), and replays only the input after the snapshot's positions; without one
+ * it replays from the earliest offset retention left. Processing is deterministic in event time,
+ * so the rebuilt state is the state at that commit. Stopping abandons a rebuild in progress.
  *
  * Event time moves with the data, except on a silent partition: one that has had no record for
- * `partitionIdleMs`, whose upstream stages are caught up with their input, and that is caught up
- * with its own log (checked in that order, at that moment) stops holding the watermark back. A
+ * `partitionIdleMs`, whose upstream stages are caught up with their input, and that this member has
+ * read to its end (checked in that order, at that moment) stops holding the watermark back. A
  * timer checks for that, so the last inputs of a stream are released once the stream goes quiet,
- * not only when more data comes. When records arrive again on one partition of a topic, its other
- * partitions hold event time back again until checked anew: the same upstream may be about to
- * write older records to them.
+ * not only when more data comes.
  */
-import { randomUUID } from 'node:crypto';
 import type { Serdes } from '../codec/serde.ts';
 import { topics } from '../codec/topics.ts';
 import { PosguardError } from '../errors.ts';
 import type { Logger } from '../observability/logging.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import type { ConsumedBatch, ConsumedRecord, Consumer, OutgoingRecord, TopicBatch, TopicPartitionOffset, TransactionalProducer, Transport } from '../transport/port.ts';
+import type { ConsumedBatch, ConsumedRecord, Consumer, OutgoingRecord, TopicPartitionOffset, TransactionalProducer, Transport } from '../transport/port.ts';
+import { randomUUID } from 'node:crypto';
 import { deadLetterOf } from './dead-letter.ts';
 import { SnapshotStore } from './state-snapshots.ts';
+
+/** Where a task's output goes: `partition` only when not by the key (a watermark marker goes to each). */
+export type Emit = (topic: string, key: string, value: unknown, timestamp: number, partition?: number) => void;
 
 export interface StageProcessor {
   readonly inputTopics: readonly string[];
   readonly stateful: boolean;
   /** Awaited before each batch (the enricher waits there until its profile tables are current). */
   beforeBatch?(): Promise<void>;
-  /** Forgets all state (before a rebuild). */
-  reset(): void;
-  /** Takes one decoded input record, its key and its partition; may throw for a record it cannot process. */
-  accept(topic: string, value: unknown, key: string, partition: number): void;
+  /** A task with empty state: partition `partition` of every input topic. */
+  task(partition: number): TaskProcessor;
+}
+
+export interface TaskProcessor {
+  /** Takes one decoded input record of its partition of `topic`, and its key; may throw for a record it cannot process. */
+  accept(topic: string, value: unknown, key: string): void;
   /**
-   * Marks an input partition idle (caught up, upstream caught up, silent for `partitionIdleMs`): it
-   * then no longer holds event time back, until it delivers again. Called with `false` for every
-   * assigned partition after a rebuild, so that one which has not delivered yet holds it back. Only
-   * processors that order their inputs by event time have it.
+   * Marks the task's partition of `topic` idle (read to its end, upstream caught up, silent for
+   * `partitionIdleMs`): it then no longer holds event time back, until it delivers again. Called
+   * with `false` for every input after a rebuild, so that one which has not delivered yet holds it
+   * back. Only processors that order their inputs by event time have it.
    */
-  idle?(topic: string, partition: number, idle: boolean): void;
+  idle?(topic: string, idle: boolean): void;
   /** Moves whatever became ready into `emit`, as decoded values (the runner encodes them). */
-  collect(emit: (topic: string, key: string, value: unknown, timestamp: number) => void): void;
-  /** A stateful processor's checkpoint, committed with the offsets (what it had released). */
+  collect(emit: Emit): void;
+  /** A stateful task's checkpoint, committed with its offsets (what it had released). */
   checkpoint?(): string | undefined;
   /** After the replay of a rebuild: reach the state of the checkpoint; outputs are discarded. */
   restore?(checkpoint: string | undefined): void;
-  /** How many inputs arrived after the watermark had passed them, since the last reset. */
+  /** How many inputs arrived after the watermark had passed them. */
   lateInputs?(): number;
   /** The whole state, for a snapshot; taken between batches, at committed positions. */
   snapshot?(): Buffer;
@@ -64,6 +74,7 @@ export interface StageProcessor {
 export interface StageRunnerDeps {
   readonly service: string;
   readonly groupId: string;
+  /** Task p's transactional id is `<transactionalId>.task-<p>`, the same on every instance. */
   readonly transactionalId: string;
   readonly transport: Transport;
   readonly serdes: Serdes;
@@ -79,7 +90,7 @@ export interface StageRunnerDeps {
    */
   readonly upstreamCaughtUp?: (topic: string) => Promise<boolean>;
   /**
-   * How often a processor that can snapshot its state writes one to `<group>.snapshots`
+   * How often a task that can snapshot its state writes one to `<group>.snapshots`
    * (state-snapshots.ts); a rebuild then starts from the newest snapshot and replays only the input
    * after it. Undefined: no snapshots, a rebuild replays the input from its beginning.
    */
@@ -87,53 +98,51 @@ export interface StageRunnerDeps {
 }
 
 export interface RunningStage {
-  /** True while the stage holds partitions and is not rebuilding its state. */
+  /** True while the stage holds partitions and is not rebuilding state. */
   readonly ready: () => boolean;
   /**
-   * True when no more output can come without new input: every assigned partition caught up and
-   * (for an event-time processor) idle, so everything the watermark allows has been released.
+   * True when no more output can come without new input: every assigned partition read to its end
+   * and (for an event-time processor) idle, so everything the watermark allows has been released.
    */
   readonly settled: () => boolean;
   readonly stop: () => Promise<void>;
 }
 
+/** One assigned input partition: the offset to commit, the earliest offset retention left (at the last rebuild), whether read to its end, idle, and since when silent. */
+interface InputPartition {
+  readonly topic: string;
+  readonly partition: number;
+  position: number;
+  earliest: number;
+  caughtUp: boolean;
+  idle: boolean;
+  lastBatchAt: number;
+}
+
+interface Task {
+  readonly partition: number;
+  readonly key: string;
+  processor: TaskProcessor;
+  producer: TransactionalProducer;
+  readonly inputs: InputPartition[];
+  lastSnapshotAt: number;
+  lateReported: number;
+}
+
 const assignmentKey = (consumer: Consumer) =>
   consumer.assignment().flatMap(({ topic, partitions }) => partitions.map((p) => `${topic}:${p}`)).sort().join(',');
 
-/**
- * One transaction that writes nothing but the group's current offsets, before any real batch.
- * Seen on a freshly started cluster: the first transactions of a new transactional id race the
- * coordinator's start-up (CONCURRENT_TRANSACTIONS), and kafkajs committed the first batch's offsets
- * without its records (kafkajs issue #1315 shows the same errors). A throw-away first transaction
- * takes that hit instead of data.
- */
-async function warmUpTransactions(producer: TransactionalProducer, deps: StageRunnerDeps, inputTopics: readonly string[]): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    const transaction = await producer.transaction();
-    try {
-      const offsets = [];
-      for (const topic of inputTopics) {
-        for (const c of await deps.transport.admin.committedOffsets(deps.groupId, topic)) {
-          if (c.offset >= 0) offsets.push({ topic, partition: c.partition, offset: c.offset, ...(c.metadata ? { metadata: c.metadata } : {}) });
-        }
-      }
-      if (offsets.length === 0) {
-        const [first] = await deps.transport.admin.endOffsets(inputTopics[0]!);
-        // A brand-new group: commit offset 0 of one partition, which is where it starts anyway.
-        if (first !== undefined) offsets.push({ topic: inputTopics[0]!, partition: first.partition, offset: 0 });
-      }
-      await transaction.sendOffsets(deps.groupId, offsets);
-      await transaction.commit();
-      return;
-    } catch (error) {
-      await transaction.abort().catch(() => undefined);
-      if (attempt >= 10) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
-    }
-  }
-}
+const assignedTasks = (consumer: Consumer) => new Set(consumer.assignment().flatMap(({ partitions }) => partitions));
 
-export async function runStage(deps: StageRunnerDeps, processor: StageProcessor): Promise<RunningStage> {
+const taskKey = (partition: number) => `task-${partition}`;
+
+/** Checkpoints only grow: the newest of two is the larger (time, id). */
+const newerCheckpoint = (a: string, b: string) => {
+  const [x, y] = [JSON.parse(a) as { time: number; id: string }, JSON.parse(b) as { time: number; id: string }];
+  return x.time > y.time || (x.time === y.time && x.id > y.id);
+};
+
+export async function runStage(deps: StageRunnerDeps, stage: StageProcessor): Promise<RunningStage> {
   const { transport, serdes, logger, metrics, service } = deps;
   const consumed = metrics.get('posguard_records_consumed_total');
   const produced = metrics.get('posguard_records_produced_total');
@@ -145,26 +154,22 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
   const snapshotBytes = metrics.get('posguard_state_snapshot_bytes');
 
   const idleMs = deps.partitionIdleMs ?? 2000;
-  const snapshots = deps.snapshotIntervalMs !== undefined && processor.snapshot !== undefined && processor.restoreSnapshot !== undefined
+  const probe = stage.task(0);
+  const snapshots = deps.snapshotIntervalMs !== undefined && probe.snapshot !== undefined && probe.restoreSnapshot !== undefined
     ? new SnapshotStore(transport, deps.groupId, logger) : undefined;
+  // Only a processor that orders its inputs by event time has partitions to mark idle.
+  const ordersByEventTime = probe.idle !== undefined;
   await snapshots?.ensureTopic();
-  let lastSnapshotAt = Date.now();
-  const producer: TransactionalProducer = await transport.transactionalProducer(deps.transactionalId);
-  await warmUpTransactions(producer, deps, processor.inputTopics);
-  const consumer = await transport.consumer({ groupId: deps.groupId, topics: processor.inputTopics, maxBatchRecords: deps.maxBatchRecords });
-  let rebuiltFor: string | undefined;
+  const consumer = await transport.consumer({ groupId: deps.groupId, topics: stage.inputTopics, maxBatchRecords: deps.maxBatchRecords });
+  const tasks = new Map<number, Task>();
+  /** Tasks whose state must be rebuilt before their next batch (a batch or a commit failed). */
+  const stale = new Set<number>();
+  /** The assignment the tasks were last brought in line with. */
+  let syncedFor: string | undefined;
   let rebuilding = false;
-  let lateReported = 0;
-  /**
-   * Each assigned input partition: the offset to commit for it, the earliest offset retention has
-   * left in it (at the last rebuild), whether it is caught up, idle, and since when silent.
-   */
-  const partitions = new Map<string, { topic: string; partition: number; position: number; earliest: number; caughtUp: boolean; idle: boolean; lastBatchAt: number }>();
   // Stopping abandons a rebuild in progress: its state would be thrown away anyway.
   const stopping = new AbortController();
-  // On Kafka a transaction's commit marker takes the last offset: one short of the end is the end.
-  const trailingMarkers = transport.kind === 'kafka' ? 1 : 0;
-  // Batches and idle checks take turns: both feed the processor and commit transactions.
+  // Batches and idle checks take turns: both feed tasks and commit transactions.
   let turn: Promise<unknown> = Promise.resolve();
   let turnsPending = 0;
   const inTurn = <T>(work: () => Promise<T>): Promise<T> => {
@@ -173,9 +178,11 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
     turn = result.catch(() => undefined);
     return result;
   };
+  /** Read to the end: past the last record handed over, or past what the fetch held beyond it (transaction markers). */
+  const readToEnd = (p: InputPartition, end: number) => Math.max(p.position, consumer.readThrough(p.topic, p.partition) ?? 0) >= end;
 
-  /** Decodes and feeds a batch; returns the dead letters for the records that failed. */
-  async function feed(batch: ConsumedBatch, keep: (record: ConsumedRecord) => boolean): Promise<TopicBatch['records'][number][]> {
+  /** Decodes and feeds a batch to its task; returns the dead letters for the records that failed. */
+  async function feed(task: Task, batch: ConsumedBatch, keep: (record: ConsumedRecord) => boolean): Promise<OutgoingRecord[]> {
     const serde = serdes.forTopic(batch.topic);
     await serde.prepare(batch.records.map((r) => r.value));
     const dead: OutgoingRecord[] = [];
@@ -183,7 +190,7 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
       if (!keep(record)) continue;
       try {
         if (record.value === null) throw new PosguardError('POSGUARD_ERR_CODEC_NOT_AVRO_FRAMED', `${batch.topic}: record has no value`, { topic: batch.topic });
-        processor.accept(batch.topic, serde.decode(record.value), record.key === null ? '' : record.key.toString(), record.partition);
+        task.processor.accept(batch.topic, serde.decode(record.value), record.key === null ? '' : record.key.toString());
       } catch (error) {
         const letter = deadLetterOf(service, record, error);
         deadLettered.inc({ service, topic: batch.topic, code: letter.errorCode });
@@ -194,26 +201,101 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
     return dead;
   }
 
-  /** Rebuilds the processor's state (a stateful one) and learns where each assigned partition stands. */
-  async function rebuild(heartbeat: () => Promise<void>): Promise<void> {
+  /**
+   * One transaction that writes nothing but the task's current offsets, before any real batch.
+   * Seen on a freshly started cluster: the first transactions of a new transactional id race the
+   * coordinator's start-up (CONCURRENT_TRANSACTIONS), and kafkajs committed the first batch's
+   * offsets without its records (kafkajs issue #1315 shows the same errors). A throw-away first
+   * transaction takes that hit instead of data.
+   */
+  async function warmUp(producer: TransactionalProducer, partition: number): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const transaction = await producer.transaction();
+      try {
+        const offsets: TopicPartitionOffset[] = [];
+        for (const topic of stage.inputTopics) {
+          const c = (await transport.admin.committedOffsets(deps.groupId, topic)).find((o) => o.partition === partition);
+          if (c !== undefined && c.offset >= 0) offsets.push({ topic, partition, offset: c.offset, ...(c.metadata ? { metadata: c.metadata } : {}) });
+        }
+        // Nothing committed yet: offset 0 is where the task starts anyway.
+        if (offsets.length === 0) offsets.push({ topic: stage.inputTopics[0]!, partition, offset: 0 });
+        await transaction.sendOffsets(deps.groupId, offsets);
+        await transaction.commit();
+        return;
+      } catch (error) {
+        await transaction.abort().catch(() => undefined);
+        if (attempt >= 10) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
+    }
+  }
+
+  /**
+   * Brings the tasks in line with the assignment: drops the tasks given away, and builds those
+   * given to this member, those marked stale and those another member committed for meanwhile.
+   */
+  async function sync(heartbeat: () => Promise<void>): Promise<void> {
+    const key = assignmentKey(consumer);
+    const assigned = assignedTasks(consumer);
+    for (const [partition, task] of tasks) {
+      if (assigned.has(partition)) continue;
+      tasks.delete(partition);
+      stale.delete(partition);
+      await task.producer.disconnect().catch(() => undefined);
+    }
+    const committed = new Map<string, number>();
+    for (const topic of stage.inputTopics) {
+      for (const c of await transport.admin.committedOffsets(deps.groupId, topic)) committed.set(`${topic}:${c.partition}`, Math.max(0, c.offset));
+    }
+    const toBuild = [...assigned].filter((partition) => {
+      const task = tasks.get(partition);
+      return task === undefined || stale.has(partition)
+        || task.inputs.some((p) => (committed.get(`${p.topic}:${p.partition}`) ?? 0) !== p.position);
+    }).sort((a, b) => a - b);
+    if (toBuild.length > 0) {
+      rebuilding = true;
+      try {
+        await build(toBuild, heartbeat);
+      } finally {
+        rebuilding = false;
+      }
+    }
+    syncedFor = key;
+  }
+
+  /** (Re)builds tasks: their producers first (fencing whoever wrote for them before), then their state. */
+  async function build(partitions: readonly number[], heartbeat: () => Promise<void>): Promise<void> {
     const started = Date.now();
-    processor.reset();
-    partitions.clear();
-    // Each transaction stores the processor's checkpoint with the offsets it commits; the newest
-    // is the largest (checkpoints only grow).
-    let checkpoint: string | undefined;
-    const newer = (a: string, b: string) => {
-      const [x, y] = [JSON.parse(a) as { time: number; id: string }, JSON.parse(b) as { time: number; id: string }];
-      return x.time > y.time || (x.time === y.time && x.id > y.id);
-    };
-    let checkpointValid = true;
-    for (const { topic, partitions: assigned } of consumer.assignment()) {
-      const [committed, starts, ends] = await Promise.all([
-        transport.admin.committedOffsets(deps.groupId, topic), transport.admin.startOffsets(topic), transport.admin.endOffsets(topic),
-      ]);
-      for (const partition of assigned) {
-        const entry = committed.find((c) => c.partition === partition);
-        const end = ends.find((e) => e.partition === partition)?.offset ?? 0;
+    for (const partition of partitions) {
+      await tasks.get(partition)?.producer.disconnect().catch(() => undefined);
+      tasks.delete(partition);
+      stale.delete(partition);
+    }
+    const producers = await Promise.all(partitions.map(async (partition) => {
+      const producer = await transport.transactionalProducer(`${deps.transactionalId}.task-${partition}`);
+      await warmUp(producer, partition);
+      return producer;
+    }));
+    // Read after the producers fenced any previous owner: nothing can be committed behind our back now.
+    const ends = new Map<string, number>();
+    const starts = new Map<string, number>();
+    const committed = new Map<string, { offset: number; metadata?: string | null }>();
+    for (const topic of stage.inputTopics) {
+      const [c, s, e] = await Promise.all([transport.admin.committedOffsets(deps.groupId, topic), transport.admin.startOffsets(topic), transport.admin.endOffsets(topic)]);
+      for (const o of c) committed.set(`${topic}:${o.partition}`, o);
+      for (const o of s) starts.set(`${topic}:${o.partition}`, o.offset);
+      for (const o of e) ends.set(`${topic}:${o.partition}`, o.offset);
+    }
+    const built: Task[] = [];
+    const checkpoints = new Map<number, string | undefined>();
+    for (const [i, partition] of partitions.entries()) {
+      const inputs: InputPartition[] = [];
+      let checkpoint: string | undefined;
+      let checkpointValid = true;
+      for (const topic of stage.inputTopics) {
+        const at = `${topic}:${partition}`;
+        const entry = committed.get(at);
+        const end = ends.get(at) ?? 0;
         // An offset past the end belongs to an earlier topic of the same name (deleted and created
         // again): the consumer starts this one from its beginning, and so does the state.
         const recreated = (entry?.offset ?? 0) > end;
@@ -222,72 +304,86 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
           checkpointValid = false;
         }
         const position = recreated ? 0 : Math.max(0, entry?.offset ?? 0);
-        // Every partition holds event time back from the start, until it delivers or goes idle: a
-        // partition whose first record comes late must not find its time already released.
-        const earliest = starts.find((e) => e.partition === partition)?.offset ?? 0;
-        partitions.set(`${topic}:${partition}`, { topic, partition, position, earliest, caughtUp: end - position <= trailingMarkers, idle: false, lastBatchAt: started });
-        if (entry?.metadata && (checkpoint === undefined || newer(entry.metadata, checkpoint))) checkpoint = entry.metadata;
+        inputs.push({ topic, partition, position, earliest: starts.get(at) ?? 0, caughtUp: position >= end, idle: false, lastBatchAt: started });
+        if (entry?.metadata && (checkpoint === undefined || newerCheckpoint(entry.metadata, checkpoint))) checkpoint = entry.metadata;
       }
+      checkpoints.set(partition, checkpointValid ? checkpoint : undefined);
+      built.push({ partition, key: taskKey(partition), processor: stage.task(partition), producer: producers[i]!, inputs, lastSnapshotAt: Date.now(), lateReported: 0 });
     }
-    if (!checkpointValid) checkpoint = undefined;
-    if (processor.stateful) await replay(heartbeat, started, checkpoint, await restoreNewestSnapshot());
-    for (const p of partitions.values()) processor.idle?.(p.topic, p.partition, false);
-    lastSnapshotAt = Date.now();
+    try {
+      if (stage.stateful) await replay(built, heartbeat, started, checkpoints, await restoreNewestSnapshots(built));
+    } catch (error) {
+      await Promise.all(built.map((t) => t.producer.disconnect().catch(() => undefined)));
+      throw error;
+    }
+    for (const task of built) {
+      for (const p of task.inputs) task.processor.idle?.(p.topic, false);
+      task.lastSnapshotAt = Date.now();
+      task.lateReported = task.processor.lateInputs?.() ?? 0;
+      tasks.set(task.partition, task);
+    }
   }
 
   /**
-   * Restores the newest snapshot of this assignment, if there is one no newer than the committed
-   * positions; returns the input it covers (`topic:partition` → offset; empty without a snapshot).
+   * Restores each task's newest snapshot, if there is one no newer than its committed positions;
+   * returns the input they cover (`topic:partition` → offset; nothing for a task without one).
    */
-  async function restoreNewestSnapshot(): Promise<ReadonlyMap<string, number>> {
-    const none = new Map<string, number>();
-    if (snapshots === undefined) return none;
-    const { snapshot, recordsRead, bytesRead } = await snapshots.load(assignmentKey(consumer), stopping.signal);
+  async function restoreNewestSnapshots(built: readonly Task[]): Promise<ReadonlyMap<string, number>> {
+    const covered = new Map<string, number>();
+    if (snapshots === undefined) return covered;
+    const { found, recordsRead, bytesRead } = await snapshots.load(built.map((t) => t.key), stopping.signal);
     rebuildRecords.set({ service, group: deps.groupId, source: 'snapshot' }, recordsRead);
-    if (snapshot === undefined) return none;
-    const at = new Map(snapshot.manifest.positions.map((p) => [`${p.topic}:${p.partition}`, p.offset]));
-    // A snapshot past the committed positions (taken by an instance whose last commit then failed) is not this state.
-    if ([...partitions].some(([key, p]) => (at.get(key) ?? 0) > p.position)) {
-      logger.warn({ group: deps.groupId, snapshot: snapshot.manifest.id }, 'the newest state snapshot is ahead of the committed offsets; rebuilding from the input instead');
-      return none;
+    for (const task of built) {
+      const snapshot = found.get(task.key);
+      if (snapshot === undefined) continue;
+      const at = new Map(snapshot.manifest.positions.map((p) => [`${p.topic}:${p.partition}`, p.offset]));
+      // A snapshot past the committed positions (taken by an owner whose last commit then failed) is not this state.
+      if (task.inputs.some((p) => (at.get(`${p.topic}:${p.partition}`) ?? 0) > p.position)) {
+        logger.warn({ group: deps.groupId, task: task.key, snapshot: snapshot.manifest.id }, 'the newest state snapshot is ahead of the committed offsets; rebuilding from the input instead');
+        continue;
+      }
+      task.processor.restoreSnapshot!(snapshot.state);
+      for (const [key, offset] of at) covered.set(key, offset);
+      logger.info({ group: deps.groupId, task: task.key, snapshot: snapshot.manifest.id, takenAt: new Date(snapshot.manifest.takenAt).toISOString() }, 'restored task state from its newest snapshot');
     }
-    processor.restoreSnapshot!(snapshot.state);
-    logger.info({ group: deps.groupId, snapshot: snapshot.manifest.id, bytes: bytesRead, records: recordsRead, takenAt: new Date(snapshot.manifest.takenAt).toISOString() },
-      'restored stage state from its newest snapshot');
-    return at;
+    logger.info({ group: deps.groupId, tasks: built.length, restored: built.filter((t) => found.has(t.key)).length, records: recordsRead, bytes: bytesRead }, 'read the state snapshots');
+    return covered;
   }
 
   /**
-   * Takes a snapshot when the interval has passed and none is being written. Called in the stage's
-   * turn right after a commit, so the state is the committed one; only the serialisation happens
-   * there: compressing and writing go on while the stage consumes.
+   * Takes a snapshot of each task whose interval has passed, one write at a time. Called in the
+   * stage's turn right after a commit, so the state is the committed one; only the serialisation
+   * happens there: compressing and writing go on while the stage consumes.
    */
   let writing: Promise<void> | undefined;
-  function snapshotIfDue(): void {
-    if (snapshots === undefined || writing !== undefined || Date.now() - lastSnapshotAt < deps.snapshotIntervalMs!) return;
-    lastSnapshotAt = Date.now();
+  function snapshotIfDue(task: Task): void {
+    if (snapshots === undefined || writing !== undefined || Date.now() - task.lastSnapshotAt < deps.snapshotIntervalMs!) return;
+    task.lastSnapshotAt = Date.now();
     const started = performance.now();
-    const state = processor.snapshot!();
+    const state = task.processor.snapshot!();
     const serialisedMs = Math.round(performance.now() - started);
-    const positions = [...partitions.values()].map(({ topic, partition, position }) => ({ topic, partition, offset: position }));
-    writing = snapshots.write(state, assignmentKey(consumer), positions).then((manifest) => {
+    const positions = task.inputs.map(({ topic, partition, position }) => ({ topic, partition, offset: position }));
+    writing = snapshots.write(state, task.key, positions).then((manifest) => {
       snapshotBytes.set({ service, group: deps.groupId }, manifest.storedBytes);
-      logger.info({ group: deps.groupId, bytes: manifest.bytes, stored: manifest.storedBytes, serialisedMs, ms: Math.round(performance.now() - started) }, 'wrote a state snapshot');
+      logger.info({ group: deps.groupId, task: task.key, bytes: manifest.bytes, stored: manifest.storedBytes, serialisedMs, ms: Math.round(performance.now() - started) }, 'wrote a state snapshot');
     }, (error: unknown) => {
       // A missed snapshot only makes the next rebuild replay more: the stage goes on.
-      logger.warn({ group: deps.groupId, error: (error as Error).message }, 'writing a state snapshot failed; the next rebuild will replay more input');
+      logger.warn({ group: deps.groupId, task: task.key, error: (error as Error).message }, 'writing a state snapshot failed; the next rebuild will replay more input');
     }).finally(() => { writing = undefined; });
   }
 
   /**
-   * Replays the assigned partitions from what `covered` (a snapshot's positions) leaves, or from
-   * the earliest offsets retention left, up to their committed offsets, then restores the checkpoint.
+   * Replays the tasks' partitions from what `covered` (their snapshots' positions) leaves, or from
+   * the earliest offsets retention left, up to their committed offsets, then restores each task's
+   * checkpoint.
    */
-  async function replay(heartbeat: () => Promise<void>, started: number, checkpoint: string | undefined, covered: ReadonlyMap<string, number>): Promise<void> {
+  async function replay(built: readonly Task[], heartbeat: () => Promise<void>, started: number,
+    checkpoints: ReadonlyMap<number, string | undefined>, covered: ReadonlyMap<string, number>): Promise<void> {
     const targets = new Map<string, number>();
     const startAt = new Map<string, number>();
     let deleted = 0;
-    for (const [key, p] of partitions) {
+    for (const p of built.flatMap((t) => t.inputs)) {
+      const key = `${p.topic}:${p.partition}`;
       const from = Math.max(p.earliest, covered.get(key) ?? 0);
       startAt.set(key, from);
       // Input retention deleted below what the state starts from (its snapshot's position, or 0) is missing from it.
@@ -302,19 +398,20 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
     const total = [...targets].reduce((n, [key, offset]) => n + offset - (startAt.get(key) ?? 0), 0);
     rebuildRecords.set({ service, group: deps.groupId, source: 'input' }, total);
     if (targets.size > 0) {
+      const byPartition = new Map(built.map((t) => [t.partition, t]));
       const remaining = new Set(targets.keys());
-      logger.info({ group: deps.groupId, partitions: targets.size, records: total }, 'replaying the input since the state it starts from');
+      logger.info({ group: deps.groupId, tasks: built.map((t) => t.key), partitions: targets.size, records: total }, 'replaying the input since the state it starts from');
       const readerGroup = `${deps.groupId}.rebuild.${randomUUID()}`;
       // The reader starts where the replay starts, and past the end of partitions it has nothing to replay from.
-      const starts: TopicPartitionOffset[] = [];
-      for (const topic of processor.inputTopics) {
+      const readerStarts: TopicPartitionOffset[] = [];
+      for (const topic of stage.inputTopics) {
         for (const end of await transport.admin.endOffsets(topic)) {
           const key = `${topic}:${end.partition}`;
-          starts.push({ topic, partition: end.partition, offset: targets.has(key) ? startAt.get(key) ?? 0 : end.offset });
+          readerStarts.push({ topic, partition: end.partition, offset: targets.has(key) ? startAt.get(key) ?? 0 : end.offset });
         }
       }
-      await transport.admin.setGroupOffsets(readerGroup, starts);
-      const reader = await transport.consumer({ groupId: readerGroup, topics: processor.inputTopics, maxBatchRecords: deps.maxBatchRecords });
+      await transport.admin.setGroupOffsets(readerGroup, readerStarts);
+      const reader = await transport.consumer({ groupId: readerGroup, topics: stage.inputTopics, maxBatchRecords: deps.maxBatchRecords });
       let replayed = 0;
       let reportedAt = Date.now();
       let abandon = () => {};
@@ -328,7 +425,7 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
             const key = `${batch.topic}:${batch.partition}`;
             const target = targets.get(key);
             if (target === undefined || !remaining.has(key)) return;
-            await feed(batch, (r) => r.offset < target);
+            await feed(byPartition.get(batch.partition)!, batch, (r) => r.offset < target);
             replayed += batch.records.length;
             if (Date.now() - reportedAt >= 10_000) {
               reportedAt = Date.now();
@@ -354,21 +451,21 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
         stopping.signal.removeEventListener('abort', abandon);
         await reader.disconnect();
       }
-      logger.info({ group: deps.groupId, partitions: targets.size, replayed, ms: Date.now() - started }, 'replayed the input; stage state rebuilt');
+      logger.info({ group: deps.groupId, tasks: built.map((t) => t.key), replayed, ms: Date.now() - started }, 'replayed the input; task state rebuilt');
     }
-    processor.restore?.(checkpoint);
+    for (const task of built) task.processor.restore?.(checkpoints.get(task.partition));
   }
 
   /**
-   * Publishes a batch's outputs and offsets in one transaction, retrying the whole transaction
+   * Publishes a task's outputs and offsets in one transaction, retrying the whole transaction
    * with jittered backoff: the coordinator refuses a new transaction while it still writes the
    * previous one's markers (CONCURRENT_TRANSACTIONS), and the outputs are still in memory.
    */
-  async function publish(outputs: Map<string, OutgoingRecord[]>, committing: readonly { topic: string; partition: number; offset: number }[]): Promise<void> {
-    const checkpoint = processor.checkpoint?.();
+  async function publish(task: Task, outputs: Map<string, OutgoingRecord[]>, committing: readonly TopicPartitionOffset[]): Promise<void> {
+    const checkpoint = task.processor.checkpoint?.();
     const offsets = committing.map((o) => ({ ...o, ...(checkpoint === undefined ? {} : { metadata: checkpoint }) }));
     for (let attempt = 1; ; attempt++) {
-      const transaction = await producer.transaction();
+      const transaction = await task.producer.transaction();
       try {
         await transaction.send([...outputs].map(([topic, records]) => ({ topic, records })));
         await transaction.sendOffsets(deps.groupId, offsets);
@@ -377,7 +474,7 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
       } catch (error) {
         await transaction.abort().catch(() => undefined);
         if (attempt >= 6 || /fenced|fencing/i.test((error as Error).message)) throw error;
-        logger.warn({ group: deps.groupId, attempt, error: (error as Error).message }, 'transaction failed; retrying');
+        logger.warn({ group: deps.groupId, task: task.key, attempt, error: (error as Error).message }, 'transaction failed; retrying');
         await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt * (0.5 + Math.random())));
       }
     }
@@ -387,61 +484,53 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
     try {
       await inTurn(() => handle(batch, context.heartbeat));
     } catch (error) {
-      // The processor took some of this batch before the failure; the batch will be delivered
-      // again, so its state must be rebuilt first or those records would count twice.
-      rebuiltFor = undefined;
+      // The task took some of this batch before the failure; the batch will be delivered again,
+      // so its state must be rebuilt first or those records would count twice.
+      stale.add(batch.partition);
       throw error;
     }
   });
 
   async function handle(batch: ConsumedBatch, heartbeat: () => Promise<void>): Promise<void> {
-    const key = assignmentKey(consumer);
-    if (key !== rebuiltFor) {
-      rebuilding = true;
-      try {
-        await rebuild(heartbeat);
-      } finally {
-        rebuilding = false;
-      }
-      rebuiltFor = key;
-      lateReported = 0;
-    }
-    await processor.beforeBatch?.();
+    if (assignmentKey(consumer) !== syncedFor || stale.size > 0) await sync(heartbeat);
+    const task = tasks.get(batch.partition);
+    // A batch fetched before a rebalance took its partition away.
+    if (task === undefined) return;
+    await stage.beforeBatch?.();
     const started = performance.now();
-    const dead = await feed(batch, () => true);
-    partitions.set(`${batch.topic}:${batch.partition}`, {
-      topic: batch.topic, partition: batch.partition, position: batch.nextOffset, lastBatchAt: Date.now(), idle: false,
-      earliest: partitions.get(`${batch.topic}:${batch.partition}`)?.earliest ?? 0, caughtUp: batch.highWatermark - batch.nextOffset <= trailingMarkers,
-    });
-    for (const p of partitions.values()) {
-      if (p.topic !== batch.topic || !p.idle) continue;
-      p.idle = false;
-      processor.idle?.(p.topic, p.partition, false);
-    }
-    await publish(collect(dead), [{ topic: batch.topic, partition: batch.partition, offset: batch.nextOffset }]);
-    snapshotIfDue();
+    const input = task.inputs.find((p) => p.topic === batch.topic)!;
+    // Records again on an idle partition: every writer of it holds event time back again until
+    // checked anew (one writer's new records may be followed by another's older ones).
+    if (input.idle) task.processor.idle?.(batch.topic, false);
+    input.idle = false;
+    const dead = await feed(task, batch, () => true);
+    input.position = batch.nextOffset;
+    input.lastBatchAt = Date.now();
+    input.caughtUp = readToEnd(input, batch.highWatermark);
+    await publish(task, collect(task, dead), [{ topic: batch.topic, partition: batch.partition, offset: batch.nextOffset }]);
+    snapshotIfDue(task);
     consumed.inc({ service, topic: batch.topic }, batch.records.length);
     lag.set({ service, topic: batch.topic, partition: String(batch.partition) }, Math.max(0, batch.highWatermark - batch.nextOffset));
     batchSeconds.observe({ service }, (performance.now() - started) / 1000);
   }
 
-  /** Takes what the processor made ready, encoded per topic, with the dead letters; counts it as produced. */
-  function collect(dead: readonly OutgoingRecord[]): Map<string, OutgoingRecord[]> {
+  /** Takes what a task made ready, encoded per topic, with the dead letters; counts it as produced. */
+  function collect(task: Task, dead: readonly OutgoingRecord[]): Map<string, OutgoingRecord[]> {
     const outputs = new Map<string, OutgoingRecord[]>();
-    processor.collect((topic, outputKey, value, timestamp) => {
+    task.processor.collect((topic, outputKey, value, timestamp, partition) => {
       let list = outputs.get(topic);
       if (list === undefined) {
         list = [];
         outputs.set(topic, list);
       }
-      list.push({ key: Buffer.from(outputKey), value: serdes.forTopic(topic).encode(value), timestamp });
+      list.push({ key: Buffer.from(outputKey), value: serdes.forTopic(topic).encode(value), timestamp, ...(partition === undefined ? {} : { partition }) });
     });
-    const late = processor.lateInputs?.() ?? 0;
-    if (late > lateReported) {
-      lateInputs.inc({ service, group: deps.groupId }, late - lateReported);
-      logger.warn({ group: deps.groupId, late: late - lateReported },
+    const late = task.processor.lateInputs?.() ?? 0;
+    if (late > task.lateReported) {
+      lateInputs.inc({ service, group: deps.groupId }, late - task.lateReported);
+      logger.warn({ group: deps.groupId, task: task.key, late: late - task.lateReported },
         'inputs arrived after the event-time watermark had passed them: processed out of order, so alerts may differ from a replay');
-      lateReported = late;
+      task.lateReported = late;
     }
     if (dead.length > 0) outputs.set(topics.deadLetters, [...(outputs.get(topics.deadLetters) ?? []), ...dead]);
     for (const [topic, records] of outputs) produced.inc({ service, topic }, records.length);
@@ -449,16 +538,16 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
   }
 
   /**
-   * Marks the silent partitions idle and commits what that releases, with the offsets the stage
-   * already stands at and the new checkpoint. Runs between batches, on a timer.
+   * Marks the silent partitions idle and commits what that releases, per task, with the offsets
+   * the task already stands at and its new checkpoint. Runs between batches, on a timer.
    */
   const nextCheckAt = new Map<string, number>();
   async function releaseSilentPartitions(): Promise<void> {
-    if (rebuilding || rebuiltFor === undefined || rebuiltFor !== assignmentKey(consumer)) return;
+    if (rebuilding || syncedFor === undefined || syncedFor !== assignmentKey(consumer) || stale.size > 0) return;
     const now = Date.now();
-    const silent = [...partitions.values()].filter((p) => !p.idle && now - p.lastBatchAt >= idleMs);
+    const silent = [...tasks.values()].flatMap((t) => t.inputs).filter((p) => !p.idle && now - p.lastBatchAt >= idleMs);
     if (silent.length === 0) return;
-    const nowIdle: typeof silent = [];
+    const nowIdle = new Set<InputPartition>();
     for (const topic of new Set(silent.map((p) => p.topic))) {
       // The checks cost admin requests: a topic that just failed them waits a little.
       if (now < (nextCheckAt.get(topic) ?? 0)) continue;
@@ -474,45 +563,50 @@ export async function runStage(deps: StageRunnerDeps, processor: StageProcessor)
       }
       for (const p of silent) {
         if (p.topic !== topic) continue;
-        p.caughtUp = (ends.find((e) => e.partition === p.partition)?.offset ?? 0) - p.position <= trailingMarkers;
-        if (p.caughtUp) nowIdle.push(p);
+        p.caughtUp = readToEnd(p, ends.find((e) => e.partition === p.partition)?.offset ?? 0);
+        if (p.caughtUp) nowIdle.add(p);
       }
     }
-    if (nowIdle.length === 0) return;
-    const before = processor.checkpoint?.();
-    for (const p of nowIdle) {
-      processor.idle?.(p.topic, p.partition, true);
-      p.idle = true;
+    for (const task of tasks.values()) {
+      const idleNow = task.inputs.filter((p) => nowIdle.has(p));
+      if (idleNow.length === 0) continue;
+      const before = task.processor.checkpoint?.();
+      for (const p of idleNow) {
+        task.processor.idle?.(p.topic, true);
+        p.idle = true;
+      }
+      const outputs = collect(task, []);
+      if (outputs.size === 0 && task.processor.checkpoint?.() === before) continue;
+      const committing = task.inputs.filter((p) => p.position > 0).map(({ topic, partition, position }) => ({ topic, partition, offset: position }));
+      try {
+        await publish(task, outputs, committing);
+      } catch (error) {
+        // What was released is not committed: rebuild the task before its next batch.
+        stale.add(task.partition);
+        throw error;
+      }
+      snapshotIfDue(task);
     }
-    const outputs = collect([]);
-    if (outputs.size === 0 && processor.checkpoint?.() === before) return;
-    const committing = [...partitions.values()].filter((p) => p.position > 0).map(({ topic, partition, position }) => ({ topic, partition, offset: position }));
-    await publish(outputs, committing);
-    snapshotIfDue();
   }
 
-  // Only a processor that orders its inputs by event time has partitions to mark idle.
-  const ordersByEventTime = processor.idle !== undefined;
   const idleTimer = ordersByEventTime ? setInterval(() => {
     if (turnsPending > 0) return;
     inTurn(releaseSilentPartitions).catch((error: unknown) => {
-      // What was released is not committed: rebuild before the next batch.
-      rebuiltFor = undefined;
-      logger.warn({ group: deps.groupId, error: (error as Error).message }, 'committing released inputs failed; the state will be rebuilt');
+      logger.warn({ group: deps.groupId, error: (error as Error).message }, 'committing released inputs failed; the task will be rebuilt');
     });
   }, Math.max(25, idleMs / 4)) : undefined;
   idleTimer?.unref();
 
   return {
     ready: () => consumer.assignment().length > 0 && !rebuilding,
-    settled: () => turnsPending === 0 && rebuiltFor !== undefined && rebuiltFor === assignmentKey(consumer)
-      && [...partitions.values()].every((p) => p.caughtUp && (p.idle || !ordersByEventTime)),
+    settled: () => turnsPending === 0 && syncedFor !== undefined && syncedFor === assignmentKey(consumer) && stale.size === 0
+      && [...tasks.values()].every((t) => t.inputs.every((p) => p.caughtUp && (p.idle || !ordersByEventTime))),
     async stop() {
       clearInterval(idleTimer);
       stopping.abort();
       await turn;
       await consumer.disconnect();
-      await producer.disconnect();
+      await Promise.all([...tasks.values()].map((t) => t.producer.disconnect().catch(() => undefined)));
       await writing;
       await snapshots?.close();
     },

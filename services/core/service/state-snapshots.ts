@@ -2,14 +2,16 @@
  * Snapshots of a stage's state in Kafka, so that a rebuild reads an amount proportional to the
  * state and does not depend on how long the input topics keep data.
  *
- * One compacted topic per stage (`<group>.snapshots`, one partition). A snapshot is its bytes in
- * chunks (`chunk/<id>/<n>`, small enough for the broker's default record size) followed by a
- * manifest (`manifest/<assignment>`): the input positions the state corresponds to, which were
- * committed before the snapshot was taken. Written without a transaction, manifest last: a
+ * One compacted topic per stage (`<group>.snapshots`, one partition), one snapshot per task (the
+ * state of partition p of the stage's inputs, whichever instance holds it). A snapshot is its
+ * bytes in chunks (`chunk/<task>/<id>/<n>`, small enough for the broker's default record size)
+ * followed by a manifest (`manifest/<task>`): the input positions the state corresponds to, which
+ * were committed before the snapshot was taken. Written without a transaction, manifest last: a
  * manifest is only ever read after its chunks, and because stages are deterministic, a state
- * taken at committed positions is right whoever wrote it (even a fenced predecessor). Chunks that
- * no manifest names any more are deleted with tombstones on the next write, and compaction
- * reclaims them. The bytes are deflated (on libuv's thread pool, off the stage's thread): a
+ * taken at committed positions is right whoever wrote it (even a fenced predecessor). Chunks of
+ * a task that its manifest no longer names are deleted with tombstones on the task owner's next
+ * write, and compaction reclaims them (only the owner deletes: another task's chunks without a
+ * manifest may be a snapshot being written). The bytes are deflated (on libuv's thread pool, off the stage's thread): a
  * state's serialised form repeats the same ids and field names many times over.
  */
 
@@ -35,14 +37,14 @@ export const snapshotTopicConfig = {
 } as const;
 
 export interface SnapshotManifest {
-  readonly format: 1;
+  readonly format: 2;
   readonly id: string;
   readonly chunks: number;
   /** Size of the state, and of its deflated form in the chunks. */
   readonly bytes: number;
   readonly storedBytes: number;
-  /** The assignment the state covers (`topic:partition,…`): a snapshot only serves the same one. */
-  readonly assignment: string;
+  /** The task whose state it is (`task-<partition>`). */
+  readonly task: string;
   /** Input positions the state corresponds to (committed offsets when it was taken). */
   readonly positions: readonly TopicPartitionOffset[];
   /** Wall-clock time it was taken, for logs. */
@@ -57,9 +59,10 @@ export interface LoadedSnapshot {
 export class SnapshotStore {
   readonly topic: string;
   private producer: Producer | undefined;
-  /** Chunk keys seen in the topic that the newest manifest does not name: deleted on the next write. */
+  /** Chunk keys of this owner's tasks that their newest manifest does not name: deleted on the next write. */
   private readonly stale = new Set<string>();
-  private current: SnapshotManifest | undefined;
+  /** The newest manifest of each task this owner loaded or wrote. */
+  private readonly current = new Map<string, SnapshotManifest>();
 
   constructor(private readonly transport: Transport, groupId: string, private readonly logger: Logger) {
     this.topic = snapshotTopicOf(groupId);
@@ -69,8 +72,8 @@ export class SnapshotStore {
     await this.transport.admin.createTopics([{ topic: this.topic, partitions: 1, compacted: true, config: snapshotTopicConfig }]);
   }
 
-  /** Reads the topic to its end; returns the newest snapshot for `assignment`, and how much was read. */
-  async load(assignment: string, aborted: AbortSignal): Promise<{ snapshot: LoadedSnapshot | undefined; recordsRead: number; bytesRead: number }> {
+  /** Reads the topic to its end; returns the newest snapshot of each of `tasks` that has one, and how much was read. */
+  async load(tasks: readonly string[], aborted: AbortSignal): Promise<{ found: Map<string, LoadedSnapshot>; recordsRead: number; bytesRead: number }> {
     const [start] = await this.transport.admin.startOffsets(this.topic);
     const [end] = await this.transport.admin.endOffsets(this.topic);
     const chunks = new Map<string, Buffer>();
@@ -108,47 +111,51 @@ export class SnapshotStore {
         await reader.disconnect();
       }
     }
-    const named = new Set<string>();
-    for (const m of manifests.values()) for (let i = 0; i < m.chunks; i++) named.add(`chunk/${m.id}/${i}`);
-    for (const key of chunks.keys()) if (!named.has(key)) this.stale.add(key);
-    const manifest = manifests.get(`manifest/${assignment}`);
-    if (manifest === undefined) return { snapshot: undefined, recordsRead, bytesRead };
-    const parts: Buffer[] = [];
-    for (let i = 0; i < manifest.chunks; i++) {
-      const part = chunks.get(`chunk/${manifest.id}/${i}`);
-      if (part === undefined) {
-        this.logger.warn({ topic: this.topic, snapshot: manifest.id, chunk: i }, 'a state snapshot is missing a chunk; rebuilding from the input instead');
-        return { snapshot: undefined, recordsRead, bytesRead };
+    const found = new Map<string, LoadedSnapshot>();
+    for (const task of tasks) {
+      const manifest = manifests.get(`manifest/${task}`);
+      const named = new Set<string>();
+      if (manifest?.format === 2) for (let i = 0; i < manifest.chunks; i++) named.add(`chunk/${task}/${manifest.id}/${i}`);
+      for (const key of chunks.keys()) if (key.startsWith(`chunk/${task}/`) && !named.has(key)) this.stale.add(key);
+      if (manifest?.format !== 2) continue;
+      const parts: Buffer[] = [];
+      for (let i = 0; i < manifest.chunks; i++) {
+        const part = chunks.get(`chunk/${task}/${manifest.id}/${i}`);
+        if (part === undefined) break;
+        parts.push(part);
       }
-      parts.push(part);
+      if (parts.length < manifest.chunks) {
+        this.logger.warn({ topic: this.topic, task, snapshot: manifest.id }, 'a state snapshot is missing a chunk; rebuilding the task from the input instead');
+        continue;
+      }
+      this.current.set(task, manifest);
+      found.set(task, { manifest, state: await inflate(Buffer.concat(parts)) });
     }
-    this.current = manifest;
-    return { snapshot: { manifest, state: await inflate(Buffer.concat(parts)) }, recordsRead, bytesRead };
+    return { found, recordsRead, bytesRead };
   }
 
-  /** Writes a snapshot of `state` at `positions`, then deletes the chunks it supersedes. */
-  async write(state: Buffer, assignment: string, positions: readonly TopicPartitionOffset[]): Promise<SnapshotManifest> {
+  /** Writes a snapshot of a task's `state` at `positions`, then deletes the chunks it supersedes. */
+  async write(state: Buffer, task: string, positions: readonly TopicPartitionOffset[]): Promise<SnapshotManifest> {
     const takenAt = Date.now();
     this.producer ??= await this.transport.producer();
     const stored = await deflate(state, { level: 1 });
     const manifest: SnapshotManifest = {
-      format: 1, id: randomUUID(), chunks: Math.max(1, Math.ceil(stored.length / chunkBytes)), bytes: state.length, storedBytes: stored.length, assignment,
+      format: 2, id: randomUUID(), chunks: Math.max(1, Math.ceil(stored.length / chunkBytes)), bytes: state.length, storedBytes: stored.length, task,
       positions: positions.map(({ topic, partition, offset }) => ({ topic, partition, offset })), takenAt,
     };
     const records: OutgoingRecord[] = [];
     for (let i = 0; i < manifest.chunks; i++) {
-      records.push({ key: Buffer.from(`chunk/${manifest.id}/${i}`), value: stored.subarray(i * chunkBytes, (i + 1) * chunkBytes) });
+      records.push({ key: Buffer.from(`chunk/${task}/${manifest.id}/${i}`), value: stored.subarray(i * chunkBytes, (i + 1) * chunkBytes) });
     }
     for (let i = 0; i < records.length; i += chunksPerSend) await this.producer.send([{ topic: this.topic, records: records.slice(i, i + chunksPerSend) }]);
-    await this.producer.send([{ topic: this.topic, records: [{ key: Buffer.from(`manifest/${assignment}`), value: Buffer.from(JSON.stringify(manifest)) }] }]);
-    if (this.current !== undefined && this.current.assignment === assignment) {
-      for (let i = 0; i < this.current.chunks; i++) this.stale.add(`chunk/${this.current.id}/${i}`);
-    }
+    await this.producer.send([{ topic: this.topic, records: [{ key: Buffer.from(`manifest/${task}`), value: Buffer.from(JSON.stringify(manifest)) }] }]);
+    const previous = this.current.get(task);
+    if (previous !== undefined) for (let i = 0; i < previous.chunks; i++) this.stale.add(`chunk/${task}/${previous.id}/${i}`);
     if (this.stale.size > 0) {
       await this.producer.send([{ topic: this.topic, records: [...this.stale].map((key) => ({ key: Buffer.from(key), value: null })) }]);
       this.stale.clear();
     }
-    this.current = manifest;
+    this.current.set(task, manifest);
     return manifest;
   }
 

@@ -14,6 +14,8 @@ export interface OutgoingRecord {
   readonly headers?: Readonly<Record<string, Buffer | string>>;
   /** Record timestamp in ms; services pass the event time so the log is reproducible. */
   readonly timestamp?: number;
+  /** Where it goes when not by its key: a watermark marker is written to every partition. */
+  readonly partition?: number;
 }
 
 export interface ConsumedRecord {
@@ -105,8 +107,18 @@ export interface Consumer {
    */
   run(handler: BatchHandler): Promise<void>;
   commit(offsets: readonly TopicPartitionOffset[]): Promise<void>;
-  /** Partitions this member owns since the last rebalance (empty before joining). */
+  /**
+   * Partitions this member owns since the last rebalance (empty before joining). A group's
+   * partitions are assigned co-partitioned: partition p of every subscribed topic goes to the same
+   * member, so a stage's task p (the same keys in each of its input topics) lives in one place.
+   */
   assignment(): readonly PartitionAssignment[];
+  /**
+   * The offset after the last record this member has read from a partition, counting what a
+   * read_committed consumer never hands over (transaction markers, aborted records); undefined
+   * before its first read. At a partition's end offset, the member has read everything.
+   */
+  readThrough(topic: string, partition: number): number | undefined;
   /** Leaves the group without committing anything further. */
   disconnect(): Promise<void>;
 }

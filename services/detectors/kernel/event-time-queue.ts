@@ -4,7 +4,8 @@
  * them; ties are broken by a stable id. The watermark is the event time every source (input
  * partition) has reached — the smallest of their latest times — minus the allowed lateness; an
  * idle source (caught up with its log and silent for a while) holds nothing back, so a quiet topic
- * (outcomes) cannot stall the others. An input older than what was already released is late: it is released at once
+ * (outcomes) cannot stall the others. A source advances with the inputs it delivers, or, where
+ * several writers share a partition, with their watermark markers (`mark`). An input older than what was already released is late: it is released at once
  * and counted.
  */
 export interface Timed {
@@ -47,6 +48,21 @@ export class EventTimeQueue<T extends Timed> {
     if (item.time < this.released) this.lateCount++;
     this.heap.push(item);
     this.up(this.heap.length - 1);
+  }
+
+  /**
+   * A writer's promise that it will send nothing older than `time` any more (a watermark marker
+   * from one instance of the upstream stage): its source no longer holds the watermark back below
+   * that. With several upstream writers interleaving in one partition, each is a source of its own.
+   */
+  mark(source: string, time: number): void {
+    if (time > this.maxSeen) this.maxSeen = time;
+    const s = this.sources.get(source);
+    if (s === undefined) this.sources.set(source, { latest: time, idle: false });
+    else {
+      if (time > s.latest) s.latest = time;
+      s.idle = false;
+    }
   }
 
   /**

@@ -27,12 +27,14 @@ const kafka = new Kafka({ brokers: kafkaBrokers.split(','), clientId: 'rebuild-t
 /** A stateful stage that counts the outcomes it has taken; it outputs nothing. */
 function countingStage() {
   const taken = { count: 0 };
+  // One partition, one task: a rebuild starts it afresh.
   const processor: StageProcessor = {
     inputTopics: [input],
     stateful: true,
-    reset: () => { taken.count = 0; },
-    accept: () => { taken.count++; },
-    collect: () => {},
+    task: () => {
+      taken.count = 0;
+      return { accept: () => { taken.count++; }, collect: () => {} };
+    },
   };
   return { processor, taken };
 }

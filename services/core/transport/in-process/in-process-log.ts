@@ -132,6 +132,12 @@ export class InProcessLog {
   }
 
   private partitionOf(topic: TopicLog, record: TopicBatch['records'][number]): number {
+    if (record.partition !== undefined) {
+      if (!Number.isInteger(record.partition) || record.partition < 0 || record.partition >= topic.partitions.length) {
+        throw new PosguardError('POSGUARD_ERR_TRANSPORT_UNKNOWN_TOPIC', `topic ${topic.name} has no partition ${record.partition}`, { topic: topic.name });
+      }
+      return record.partition;
+    }
     const cacheKey = record.key === null ? undefined : record.key.toString('latin1');
     let partition = cacheKey === undefined ? undefined : topic.partitionOfKey.get(cacheKey);
     if (partition === undefined) {
@@ -227,6 +233,8 @@ export class InProcessLog {
 class InProcessConsumer implements Consumer {
   private member: Member | undefined;
   private readonly positions = new Map<string, number>();
+  /** The offset after the last batch handed over, per partition (readThrough). */
+  private readonly read = new Map<string, number>();
   private running = false;
   private loop: Promise<void> | undefined;
   private nextPartitionIndex = 0;
@@ -256,6 +264,11 @@ class InProcessConsumer implements Consumer {
 
   assignment(): readonly PartitionAssignment[] {
     return this.member?.assignment ?? [];
+  }
+
+  // No transaction markers here: what was read is what was handed over.
+  readThrough(topic: string, partition: number): number | undefined {
+    return this.read.get(partitionKey(topic, partition));
   }
 
   async disconnect(): Promise<void> {
@@ -308,6 +321,7 @@ class InProcessConsumer implements Consumer {
         const key = partitionKey(batch.topic, batch.partition);
         // A rebalance during the handler reset the positions: the batch's own is stale then.
         if (this.positions.get(key) === batch.records[0]!.offset) this.positions.set(key, batch.nextOffset);
+        this.read.set(key, batch.nextOffset);
       } catch {
         // Like a kafkajs consumer restarting after a crash: the batch is delivered again.
         await new Promise((resolve) => setTimeout(resolve, redeliveryDelayMs));

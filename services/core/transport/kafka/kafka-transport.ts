@@ -6,6 +6,7 @@
  */
 import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type Consumer as KafkaConsumer, type LogEntry, type Message } from 'kafkajs';
 import type { Logger } from '../../observability/logging.ts';
+import { coPartitionedAssigner } from './co-partitioned-assigner.ts';
 import type {
   BatchHandler,
   ConsumedRecord,
@@ -44,6 +45,7 @@ function toMessage(record: OutgoingRecord): Message {
     value: record.value,
     headers: record.headers as Message['headers'],
     timestamp: record.timestamp === undefined ? undefined : String(record.timestamp),
+    ...(record.partition === undefined ? {} : { partition: record.partition }),
   };
 }
 
@@ -235,10 +237,18 @@ export function createKafkaTransport(options: KafkaTransportOptions): Transport 
         maxWaitTimeInMs: options.maxWaitTimeInMs ?? 100,
         // Bounds the records one fetch brings per partition, and so the batch size handed over.
         maxBytesPerPartition: (consumerOptions.maxBatchRecords ?? 1000) * 512,
+        partitionAssigners: [coPartitionedAssigner],
       }));
       let assignment: PartitionAssignment[] = [];
+      const read = new Map<string, number>();
+      // Fetches that held only transaction markers or aborted records never reach eachBatch; kafkajs
+      // still reports them, with the last offset it read.
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        read.set(`${payload.topic}:${payload.partition}`, Number(payload.lastOffset) + 1);
+      });
       consumer.on(consumer.events.GROUP_JOIN, (event) => {
         assignment = Object.entries(event.payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions: [...partitions] }));
+        read.clear();
       });
       await consumer.connect();
       await consumer.subscribe({ topics: [...consumerOptions.topics], fromBeginning: consumerOptions.fromBeginning ?? true });
@@ -266,7 +276,8 @@ export function createKafkaTransport(options: KafkaTransportOptions): Transport 
                 partition: batch.partition,
                 records,
                 highWatermark: Number(batch.highWatermark),
-                nextOffset: records[records.length - 1]!.offset + 1,
+                // Past any transaction marker or aborted record the fetch held after the last record.
+                nextOffset: Math.max(records[records.length - 1]!.offset, Number(batch.lastOffset())) + 1,
               }, { heartbeat });
             },
           });
@@ -275,10 +286,12 @@ export function createKafkaTransport(options: KafkaTransportOptions): Transport 
           await consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
         },
         assignment: () => assignment,
+        readThrough: (topic, partition) => read.get(`${topic}:${partition}`),
         async disconnect() {
           connected.delete(consumer);
           await consumer.disconnect();
           assignment = [];
+          read.clear();
         },
       };
     },
