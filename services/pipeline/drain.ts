@@ -4,7 +4,7 @@
  */
 import { internalTopics, topics } from '../core/codec/topics.ts';
 import type { Transport } from '../core/transport/port.ts';
-import { detectorGroupId, detectorStages } from '../detectors/service.ts';
+import { detectorGroupId } from '../detectors/service.ts';
 import { ENRICHER_GROUP } from '../enricher/service.ts';
 import { tableOfTopic } from '../sink/rows.ts';
 import { SINK_GROUP } from '../sink/service.ts';
@@ -40,26 +40,35 @@ export const upstreamCaughtUp = (transport: Transport) => async (topic: string):
 };
 
 /**
- * How many transactional producers write each topic. On Kafka each transaction ends with a control
- * marker that takes an offset but is never delivered, so up to one marker per such producer can
- * trail a partition's last record: that much "lag" is nothing left to read.
+ * How many transactional producers may write one partition of each topic, given the partition
+ * count P of the stages' inputs. Each stage task has its producer: enricher task p alone writes
+ * auth.enriched.v1 partition p; every card task writes every repartition partition (records and
+ * watermark markers), every merchant task the clusters topic; any detector task may raise an
+ * alert. On Kafka each transaction ends with a control marker that takes an offset but is never
+ * delivered, so up to one marker per such producer can trail a partition's last record: that much
+ * "lag" is nothing left to read.
  */
-const transactionalWriters: Readonly<Record<string, number>> = {
-  [topics.enrichedAuthorisations]: 1,
-  [topics.fraudAlerts]: detectorStages.length,
-  [topics.deadLetters]: 1 + detectorStages.length,
-  [internalTopics.byTerminal]: 1,
-  [internalTopics.byMerchant]: 1,
-  [internalTopics.clusters]: 1,
-};
+function transactionalWriters(topic: string, partitions: number): number {
+  const detectorTasks = 3 * partitions + 1;
+  switch (topic) {
+    case topics.enrichedAuthorisations: return 1;
+    case internalTopics.byTerminal:
+    case internalTopics.byMerchant:
+    case internalTopics.clusters: return partitions;
+    case topics.fraudAlerts: return detectorTasks;
+    case topics.deadLetters: return partitions + detectorTasks;
+    default: return 0;
+  }
+}
 
 /** Records not yet consumed and committed by the pipeline's groups (on Kafka, up to trailing commit markers). */
 export async function totalLag(transport: Transport, groups: readonly string[] = Object.keys(pipelineGroups)): Promise<number> {
   let lag = 0;
+  const partitions = (await transport.admin.endOffsets(topics.enrichedAuthorisations)).length;
   for (const group of groups) {
     for (const topic of pipelineGroups[group] ?? []) {
       const committed = await transport.admin.committedOffsets(group, topic);
-      const markers = transport.kind === 'kafka' ? transactionalWriters[topic] ?? 0 : 0;
+      const markers = transport.kind === 'kafka' ? transactionalWriters(topic, partitions) : 0;
       for (const { partition, offset } of await transport.admin.endOffsets(topic)) {
         const at = Math.max(0, committed.find((c) => c.partition === partition)?.offset ?? 0);
         const behind = offset - at;

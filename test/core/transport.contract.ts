@@ -110,6 +110,36 @@ export function describeTransportContract(adapter: string, makeTransport: () => 
       expect(secondWave(seenBySecond).length).toBeGreaterThan(0);
     });
 
+    it('assigns partition p of every topic a group reads to the same member (a stage task stays whole)', async () => {
+      const [left, right] = [await freshTopic(3), await freshTopic(3)];
+      const groupId = `group-${randomUUID()}`;
+      const members = [0, 1].map(() => transport.consumer({ groupId, topics: [left, right], fromBeginning: true }));
+      const [first, second] = await Promise.all(members);
+      consumers.push(first!, second!);
+      await Promise.all([first!, second!].map((c) => collecting(c)));
+      const owned = (c: Consumer, topic: string) => c.assignment().find((a) => a.topic === topic)?.partitions.slice().sort() ?? [];
+      await waitFor('both members to own partitions of both topics', () => [first!, second!].every((c) => owned(c, left).length > 0 && owned(c, right).length > 0), 60_000);
+      for (const c of [first!, second!]) expect(owned(c, left)).toEqual(owned(c, right));
+      expect([...owned(first!, left), ...owned(second!, left)].sort()).toEqual([0, 1, 2]);
+    });
+
+    it('writes a record to the partition it names, and reports a partition read past its transaction marker', async () => {
+      const topic = await freshTopic(3);
+      const producer = await transport.transactionalProducer(`tx-${randomUUID()}`);
+      const tx = await producer.transaction();
+      await tx.send([{ topic, records: [{ ...record('same-key', 'to-2'), partition: 2 }, { ...record('same-key', 'to-0'), partition: 0 }] }]);
+      await tx.commit();
+      await producer.disconnect();
+      const c = await consumer(`group-${randomUUID()}`, topic);
+      const seen = await collecting(c, false);
+      await waitFor('both records', () => seen.length >= 2);
+      expect(seen.map((r) => [r.partition, text(r.value)]).sort()).toEqual([[0, 'to-0'], [2, 'to-2']]);
+      // Kafka's commit marker takes an offset after each record; a reader that has fetched it has read everything.
+      const ends = await transport.admin.endOffsets(topic);
+      await waitFor('the partitions read to their end', () => [0, 2].every((p) => (c.readThrough(topic, p) ?? 0) >= ends.find((e) => e.partition === p)!.offset), 30_000);
+      expect(c.readThrough(topic, 1)).toBeUndefined();
+    });
+
     it('redelivers what a crashed consumer processed but did not commit (at-least-once)', async () => {
       const topic = await freshTopic(1);
       const groupId = `group-${randomUUID()}`;

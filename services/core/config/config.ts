@@ -197,7 +197,7 @@ export const configVariables = [
   variable({
     name: 'POSGUARD_INSTANCE_ID',
     key: 'instanceId',
-    doc: 'Names this instance of a service: its transactional ids are posguard-<service>-<instance>, so a restarted instance fences its predecessor. Give each running instance its own.',
+    doc: 'Names this instance of a service in its Kafka client id, its logs and its Prometheus target; give each running instance its own. (Transactional ids belong to tasks, not instances: `<group>.task-<p>` on every instance, so whoever takes a task over fences its previous owner.)',
     defaultValue: 'instance-1',
     parse: parseIdentifierLike,
   }),
