@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import { connectClickHouse } from '../core/clickhouse/client.ts';
@@ -19,7 +22,10 @@ import { thresholdsFromEnv, type Thresholds } from '../detectors/thresholds.ts';
 import { produceStream } from '../generator/acquirer.ts';
 import { generateStream, type GeneratedStream } from '../generator/stream.ts';
 import { detectorGroupId, runDetectors } from '../detectors/service.ts';
-import { totalLag, upstreamCaughtUp, waitForDrain } from '../pipeline/drain.ts';
+import { pipelineGroups, totalLag, upstreamCaughtUp, waitForDrain } from '../pipeline/drain.ts';
+import { deletePipelineState } from '../pipeline/reset.ts';
+import { ensureTopics } from '../core/service/topology.ts';
+import { SINK_GROUP } from '../sink/service.ts';
 import { snapshotIntervalOf, startPipeline } from '../pipeline/pipeline.ts';
 import { connectPlatform } from '../pipeline/platform.ts';
 import { scoreAlerts, type FamilyScore } from '../quality/score.ts';
@@ -149,6 +155,69 @@ async function benchRestart(stream: GeneratedStream, config: PosguardConfig, thr
   return run;
 }
 
+/** A free loopback port for a service the benchmark starts. */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/**
+ * The enricher and the detectors scaled out as an operator runs them: `instances` processes of
+ * each (`posguard run`), from empty topics, fed by this process as fast as it produces. Finished
+ * when their groups have no lag and stay so for a few idle periods (the last inputs released).
+ */
+async function benchScaledOut(stream: GeneratedStream, config: PosguardConfig, instances: number): Promise<{ perSecond: number; seconds: number }> {
+  const platform = await connectPlatform(config, logger);
+  await deletePipelineState(platform.transport, config.kafkaBrokers);
+  await ensureTopics(platform.transport.admin, config.partitions, config.topicRetentionMs);
+  const cli = fileURLToPath(new URL('../../bin/posguard.js', import.meta.url));
+  const children: { child: ChildProcess; port: number; exited: Promise<unknown> }[] = [];
+  try {
+    for (let i = 0; i < instances; i++) {
+      for (const service of ['enricher', 'detectors']) {
+        const port = await freePort();
+        const child = spawn(process.execPath, [cli, 'run', service], {
+          env: { ...process.env, POSGUARD_INSTANCE_ID: `bench-${i}`, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn',
+            POSGUARD_PARTITION_IDLE_MS: String(config.partitionIdleMs), POSGUARD_SNAPSHOT_INTERVAL_MS: String(config.snapshotIntervalMs) },
+          stdio: ['ignore', 'ignore', 'inherit'],
+        });
+        children.push({ child, port, exited: new Promise((resolve) => child.once('exit', resolve)) });
+      }
+    }
+    for (const { port, child } of children) {
+      for (;;) {
+        if (child.exitCode !== null) throw new Error(`a benchmark service exited with status ${child.exitCode}`);
+        const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status === 200, () => false);
+        if (ready) break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+    const producer = await platform.transport.producer();
+    const started = performance.now();
+    for (let i = 0; i < stream.records.length; i += 2000) await produceStream(stream.records.slice(i, i + 2000), producer, platform.serdes);
+    await producer.disconnect();
+    const groups = Object.keys(pipelineGroups).filter((g) => g !== SINK_GROUP);
+    let drainedAt: number | undefined;
+    while (drainedAt === undefined || performance.now() - drainedAt < 4 * config.partitionIdleMs + 1000) {
+      if ((await totalLag(platform.transport, groups)) > 0) drainedAt = undefined;
+      else drainedAt ??= performance.now();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const seconds = (drainedAt - started) / 1000;
+    return { perSecond: stream.counts.authorisation / seconds, seconds };
+  } finally {
+    for (const { child } of children) child.kill('SIGTERM');
+    await Promise.all(children.map((c) => c.exited));
+    await platform.transport.close();
+  }
+}
+
 /** What the raw kafkajs client moves through the same broker: produce the same Avro bytes, consume them back. */
 async function benchRawKafka(brokers: readonly string[], values: readonly Buffer[], keys: readonly Buffer[]): Promise<number> {
   const kafka = new Kafka({ clientId: 'posguard-bench-raw', brokers: [...brokers], logLevel: logLevel.NOTHING });
@@ -212,7 +281,8 @@ export const benchCommand: Command = {
     '(every service over the in-process log into embedded ClickHouse); detection quality per family.\n' +
     'With --kafka (KAFKA_BROKERS and SCHEMA_REGISTRY_URL set): the raw kafkajs produce+consume rate on the\n' +
     'same broker, and the pipeline over Kafka (all services in this process, exactly-once), with their ratio;\n' +
-    'then restarts the card stage twice over what that run left: rebuilt from the input, and from its snapshot.\n' +
+    'then restarts the card stage twice over what that run left: rebuilt from the input, and from its snapshot;\n' +
+    'then runs the enricher and the detectors as 1, then 2, processes each (posguard run) over emptied topics.\n' +
     'Latency is measured in a separate embedded run fed at --rate authorisations/s (default 5000) for 20 s, below capacity.\n' +
     'With --seeds: detection quality only (the core in memory), per family for every seed listed.',
   async run(args) {
@@ -275,6 +345,15 @@ export const benchCommand: Command = {
           const restart = await benchRestart(stream, { ...base, dataDir }, thresholds, interval);
           say(`| ${label} | ${restart.seconds.toFixed(1)} | ${fmt.int(restart.snapshotRecords)} | ${fmt.int(restart.inputRecords)} |`);
         }
+        say();
+        say('Scaled out as an operator runs it: N processes each of the enricher and the detectors (`posguard run`), from empty topics, no sink:');
+        say();
+        say('| instances per stage | seconds | authorisations/s | against one instance |');
+        say('| --- | --- | --- | --- |');
+        const one = await benchScaledOut(stream, { ...base, dataDir }, 1);
+        say(`| 1 | ${one.seconds.toFixed(1)} | ${fmt.int(one.perSecond)} | 1.00 |`);
+        const two = await benchScaledOut(stream, { ...base, dataDir }, 2);
+        say(`| 2 | ${two.seconds.toFixed(1)} | ${fmt.int(two.perSecond)} | ${(two.perSecond / one.perSecond).toFixed(2)} |`);
       }
       say();
       say(`Detection quality on the embedded run (${embedded.alerts.length} alerts):`);

@@ -143,7 +143,7 @@ export async function runSink(deps: SinkDeps): Promise<RunningSink> {
   });
 
   return {
-    ready: () => consumer.assignment().length > 0,
+    ready: () => consumer.joined(),
     flush,
     async stop() {
       clearInterval(timer);

@@ -98,7 +98,7 @@ export interface StageRunnerDeps {
 }
 
 export interface RunningStage {
-  /** True while the stage holds partitions and is not rebuilding state. */
+  /** True once the stage has joined its group (holding partitions, or none as a standby) and while it is not rebuilding state. */
   readonly ready: () => boolean;
   /**
    * True when no more output can come without new input: every assigned partition read to its end
@@ -598,7 +598,7 @@ export async function runStage(deps: StageRunnerDeps, stage: StageProcessor): Pr
   idleTimer?.unref();
 
   return {
-    ready: () => consumer.assignment().length > 0 && !rebuilding,
+    ready: () => consumer.joined() && !rebuilding,
     settled: () => turnsPending === 0 && syncedFor !== undefined && syncedFor === assignmentKey(consumer) && stale.size === 0
       && [...tasks.values()].every((t) => t.inputs.every((p) => p.caughtUp && (p.idle || !ordersByEventTime))),
     async stop() {

@@ -114,6 +114,11 @@ export interface Consumer {
    */
   assignment(): readonly PartitionAssignment[];
   /**
+   * Whether the member has joined its group since it connected: its assignment is then known, and
+   * may be empty (a standby, when the group has more members than partitions).
+   */
+  joined(): boolean;
+  /**
    * The offset after the last record this member has read from a partition, counting what a
    * read_committed consumer never hands over (transaction markers, aborted records); undefined
    * before its first read. At a partition's end offset, the member has read everything.

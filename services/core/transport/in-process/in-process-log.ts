@@ -266,6 +266,10 @@ class InProcessConsumer implements Consumer {
     return this.member?.assignment ?? [];
   }
 
+  joined(): boolean {
+    return this.member !== undefined;
+  }
+
   // No transaction markers here: what was read is what was handed over.
   readThrough(topic: string, partition: number): number | undefined {
     return this.read.get(partitionKey(topic, partition));

@@ -240,6 +240,7 @@ export function createKafkaTransport(options: KafkaTransportOptions): Transport 
         partitionAssigners: [coPartitionedAssigner],
       }));
       let assignment: PartitionAssignment[] = [];
+      let joined = false;
       const read = new Map<string, number>();
       // Fetches that held only transaction markers or aborted records never reach eachBatch; kafkajs
       // still reports them, with the last offset it read.
@@ -249,6 +250,7 @@ export function createKafkaTransport(options: KafkaTransportOptions): Transport 
       consumer.on(consumer.events.GROUP_JOIN, (event) => {
         assignment = Object.entries(event.payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions: [...partitions] }));
         read.clear();
+        joined = true;
       });
       await consumer.connect();
       await consumer.subscribe({ topics: [...consumerOptions.topics], fromBeginning: consumerOptions.fromBeginning ?? true });
@@ -286,11 +288,13 @@ export function createKafkaTransport(options: KafkaTransportOptions): Transport 
           await consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
         },
         assignment: () => assignment,
+        joined: () => joined,
         readThrough: (topic, partition) => read.get(`${topic}:${partition}`),
         async disconnect() {
           connected.delete(consumer);
           await consumer.disconnect();
           assignment = [];
+          joined = false;
           read.clear();
         },
       };
