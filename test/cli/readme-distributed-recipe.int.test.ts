@@ -9,6 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLogger } from '../../services/core/observability/logging.ts';
 import { createKafkaTransport } from '../../services/core/transport/kafka/kafka-transport.ts';
@@ -22,17 +23,20 @@ const repo = fileURLToPath(new URL('../..', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'posguard-readme-'));
 const shutdownBoundMs = 10_000;
 
-/** The shell block under "## Running it distributed", one command per line. */
-function recipe(): string[] {
+/** The `n`th shell block under "## Running it distributed", one command per line. */
+function recipe(n: number): string[] {
   const readme = readFileSync(join(repo, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## Running it distributed'));
-  const block = section.slice(section.indexOf('```sh') + 5, section.indexOf('```', section.indexOf('```sh') + 5));
+  let section = readme.slice(readme.indexOf('## Running it distributed'));
+  section = section.slice(0, section.indexOf('\n## ', 5));
+  const blocks = section.split('```sh').slice(1).map((b) => b.slice(0, b.indexOf('```')));
   // Joins continued lines, drops comments (a '#' after two spaces) and blank lines.
-  return block.replace(/\\\n\s*/g, '').split('\n').map((l) => l.replace(/\s{2,}#.*$/, '').trim()).filter((l) => l !== '');
+  return (blocks[n] ?? '').replace(/\\\n\s*/g, '').split('\n').map((l) => l.replace(/\s{2,}#.*$/, '').trim()).filter((l) => l !== '');
 }
 
-const lines = recipe();
+const lines = recipe(0);
 const runLines = lines.filter((l) => / run (ingest|enricher|detectors|sink)\b/.test(l));
+/** The block that scales out: more instances of some services. */
+const scaleOutLines = recipe(1);
 const exampleEventId = (JSON.parse(readFileSync(join(repo, 'schemas/examples/AuthorisationEvent.json'), 'utf8')) as { eventId: string }).eventId;
 
 interface Launched {
@@ -86,7 +90,7 @@ const shell = (line: string) => spawnSync('bash', ['-c', line], { cwd: repo, env
 beforeAll(async () => {
   kafka = createKafkaTransport({ brokers: kafkaBrokers.split(','), clientId: 'posguard-readme-test', logger: createLogger({ level: 'error' }) });
   releaseContractTopics = await claimContractTopics(kafka, kafkaBrokers);
-  for (const line of lines) {
+  for (const line of [...lines, ...scaleOutLines]) {
     const port = /PORT=(\d+)/.exec(line)?.[1];
     if (port !== undefined) ports.set(port, await freePort());
   }
@@ -129,6 +133,34 @@ describe("README's distributed recipe, as written", () => {
       expect(readFileSync(`/proc/${await l.pid}/cmdline`, 'utf8').split('\0').join(' ')).toMatch(/node .*bin\/posguard\.js run/);
     }
     for (const l of launched) expect(l.output.join('')).not.toMatch(/REGISTRY_INCOMPATIBLE|"level":50/);
+  }, 300_000);
+
+  it('scales out with the second block: the new instances join their groups and become ready beside the first', async () => {
+    expect(scaleOutLines.map((l) => / run (\w+)/.exec(l)?.[1])).toEqual(['enricher', 'detectors']);
+    const added = scaleOutLines.map((l) => launch(withPorts(l)));
+    launched.push(...added);
+    for (const l of added) {
+      await waitFor(`a second ${l.service} ready`, async () => {
+        if (!alive(l)) throw new Error(`${l.service} exited ${l.shell.exitCode}:\n${l.output.join('').slice(-3000)}`);
+        try {
+          return (await fetch(`http://127.0.0.1:${l.port}/readyz`)).status === 200;
+        } catch {
+          return false;
+        }
+      }, 240_000);
+    }
+    // Both instances of each stage hold tasks now (the arbiter's second instance stands by).
+    const admin = new Kafka({ brokers: kafkaBrokers.split(','), clientId: 'posguard-readme-groups', logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const groups = await waitFor('two members in the enricher and card stage groups', async () => {
+        const { groups: described } = await admin.describeGroups(['posguard.enricher', 'posguard.detectors.card']);
+        return described.every((g) => g.state === 'Stable' && g.members.length === 2) ? described : undefined;
+      }, 120_000);
+      expect(groups.map((g) => g.members.length)).toEqual([2, 2]);
+    } finally {
+      await admin.disconnect();
+    }
   }, 300_000);
 
   it('takes the example authorisation over HTTP, and the query line reads it from ClickHouse while the sink runs', async () => {
