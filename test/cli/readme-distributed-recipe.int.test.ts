@@ -85,6 +85,16 @@ function launch(line: string): Launched {
 
 const alive = (l: Launched) => l.shell.exitCode === null && l.shell.signalCode === null;
 
+/** Waits for the service's /readyz to answer 200; fails at once if it exited. */
+const ready = (l: Launched) => waitFor(`${l.service} on port ${l.port} ready`, async () => {
+  if (!alive(l)) throw new Error(`${l.service} exited ${l.shell.exitCode}:\n${l.output.join('').slice(-3000)}`);
+  try {
+    return (await fetch(`http://127.0.0.1:${l.port}/readyz`)).status === 200;
+  } catch {
+    return false;
+  }
+}, 240_000);
+
 const shell = (line: string) => spawnSync('bash', ['-c', line], { cwd: repo, env, encoding: 'utf8', timeout: 60_000 });
 
 beforeAll(async () => {
@@ -121,14 +131,7 @@ describe("README's distributed recipe, as written", () => {
   it('starts the four services launched at the same moment, and each pid is the service itself', async () => {
     launched.push(...runLines.map((l) => launch(withPorts(l))));
     for (const l of launched) {
-      await waitFor(`${l.service} ready`, async () => {
-        if (!alive(l)) throw new Error(`${l.service} exited ${l.shell.exitCode}:\n${l.output.join('').slice(-3000)}`);
-        try {
-          return (await fetch(`http://127.0.0.1:${l.port}/readyz`)).status === 200;
-        } catch {
-          return false;
-        }
-      }, 240_000);
+      await ready(l);
       // The pid the shell got is the service itself, not a wrapper that would swallow signals.
       expect(readFileSync(`/proc/${await l.pid}/cmdline`, 'utf8').split('\0').join(' ')).toMatch(/node .*bin\/posguard\.js run/);
     }
@@ -140,14 +143,7 @@ describe("README's distributed recipe, as written", () => {
     const added = scaleOutLines.map((l) => launch(withPorts(l)));
     launched.push(...added);
     for (const l of added) {
-      await waitFor(`a second ${l.service} ready`, async () => {
-        if (!alive(l)) throw new Error(`${l.service} exited ${l.shell.exitCode}:\n${l.output.join('').slice(-3000)}`);
-        try {
-          return (await fetch(`http://127.0.0.1:${l.port}/readyz`)).status === 200;
-        } catch {
-          return false;
-        }
-      }, 240_000);
+      await ready(l);
     }
     // Both instances of each stage hold tasks now (the arbiter's second instance stands by).
     const admin = new Kafka({ brokers: kafkaBrokers.split(','), clientId: 'posguard-readme-groups', logLevel: logLevel.NOTHING }).admin();
