@@ -410,8 +410,7 @@ export async function runStage(deps: StageRunnerDeps, stage: StageProcessor): Pr
           readerStarts.push({ topic, partition: end.partition, offset: targets.has(key) ? startAt.get(key) ?? 0 : end.offset });
         }
       }
-      await transport.admin.setGroupOffsets(readerGroup, readerStarts);
-      const reader = await transport.consumer({ groupId: readerGroup, topics: stage.inputTopics, maxBatchRecords: deps.maxBatchRecords });
+      const reader = await transport.consumer({ groupId: readerGroup, topics: stage.inputTopics, maxBatchRecords: deps.maxBatchRecords, startAt: readerStarts });
       let replayed = 0;
       let reportedAt = Date.now();
       let abandon = () => {};
@@ -484,6 +483,9 @@ export async function runStage(deps: StageRunnerDeps, stage: StageProcessor): Pr
     try {
       await inTurn(() => handle(batch, context.heartbeat));
     } catch (error) {
+      // Stopping: nothing of this batch was committed, and it will be read again by whoever comes
+      // next. Throwing would send kafkajs into its crash-and-restart path, which the stop then waits out.
+      if (stopping.signal.aborted) return;
       // The task took some of this batch before the failure; the batch will be delivered again,
       // so its state must be rebuilt first or those records would count twice.
       stale.add(batch.partition);

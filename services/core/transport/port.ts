@@ -82,6 +82,8 @@ export interface ConsumerOptions {
   readonly fromBeginning?: boolean;
   /** Upper bound on records per delivered batch. */
   readonly maxBatchRecords?: number;
+  /** Where this member starts reading these partitions, whatever the group committed (a replay that begins mid-partition). */
+  readonly startAt?: readonly TopicPartitionOffset[];
 }
 
 export interface PartitionAssignment {
@@ -153,8 +155,6 @@ export interface TopicAdmin {
   endOffsets(topic: string): Promise<PartitionOffsets[]>;
   /** Earliest offset still held by each partition (what retention has not deleted yet). */
   startOffsets(topic: string): Promise<PartitionOffsets[]>;
-  /** Sets where a group with no live member starts reading (a reader that must begin mid-partition). */
-  setGroupOffsets(groupId: string, offsets: readonly TopicPartitionOffset[]): Promise<void>;
 }
 
 export interface Transport {

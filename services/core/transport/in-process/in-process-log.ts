@@ -233,6 +233,8 @@ export class InProcessLog {
 class InProcessConsumer implements Consumer {
   private member: Member | undefined;
   private readonly positions = new Map<string, number>();
+  /** Where to start (options.startAt), until the first assignment. */
+  private readonly startAt = new Map<string, number>();
   /** The offset after the last batch handed over, per partition (readThrough). */
   private readonly read = new Map<string, number>();
   private running = false;
@@ -243,7 +245,9 @@ class InProcessConsumer implements Consumer {
     private readonly log: InProcessLog,
     private readonly options: ConsumerOptions,
     private readonly onDisconnect: (consumer: InProcessConsumer) => void,
-  ) {}
+  ) {
+    for (const o of options.startAt ?? []) this.startAt.set(partitionKey(o.topic, o.partition), o.offset);
+  }
 
   join(): void {
     this.member = this.log.join(this.options.groupId, this.options.topics, () => this.resetPositions());
@@ -284,16 +288,21 @@ class InProcessConsumer implements Consumer {
     this.onDisconnect(this);
   }
 
-  /** As Kafka's eager rebalance: every assigned partition resumes from the group's committed offset. */
+  /**
+   * As Kafka's eager rebalance: every assigned partition resumes from the group's committed offset
+   * (at the first assignment, from `startAt` where it names the partition).
+   */
   private resetPositions(): void {
     this.positions.clear();
     for (const { topic, partitions } of this.assignment()) {
       for (const partition of partitions) {
         const committed = this.log.committed(this.options.groupId, topic, partition);
         const start = this.options.fromBeginning ?? true ? 0 : this.log.topic(topic).partitions[partition]!.length;
-        this.positions.set(partitionKey(topic, partition), committed ?? start);
+        const key = partitionKey(topic, partition);
+        this.positions.set(key, this.startAt.get(key) ?? committed ?? start);
       }
     }
+    if (this.member !== undefined) this.startAt.clear();
   }
 
   /** The next partition (round-robin) that has records past this member's position. */
@@ -413,9 +422,6 @@ export function createInProcessTransport(log: InProcessLog = new InProcessLog())
     },
     async endOffsets(topic): Promise<PartitionOffsets[]> {
       return log.topic(topic).partitions.map((records, partition) => ({ partition, offset: records.length }));
-    },
-    async setGroupOffsets(groupId, offsets) {
-      log.commit(groupId, offsets);
     },
     async startOffsets(topic): Promise<PartitionOffsets[]> {
       // The in-process log has no retention: every partition still starts at 0.

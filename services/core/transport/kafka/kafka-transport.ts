@@ -166,15 +166,6 @@ export function createKafkaTransport(options: KafkaTransportOptions): Transport 
       const offsets = await (await withAdmin()).fetchTopicOffsets(topic);
       return offsets.map((p) => ({ partition: p.partition, offset: Number(p.high) })).sort((a, b) => a.partition - b.partition);
     },
-    async setGroupOffsets(groupId, offsets) {
-      const client = await withAdmin();
-      for (const topic of new Set(offsets.map((o) => o.topic))) {
-        await client.setOffsets({
-          groupId, topic,
-          partitions: offsets.filter((o) => o.topic === topic).map((o) => ({ partition: o.partition, offset: String(o.offset) })),
-        });
-      }
-    },
     async startOffsets(topic) {
       const offsets = await (await withAdmin()).fetchTopicOffsets(topic);
       return offsets.map((p) => ({ partition: p.partition, offset: Number(p.low) })).sort((a, b) => a.partition - b.partition);
@@ -256,7 +247,7 @@ export function createKafkaTransport(options: KafkaTransportOptions): Transport 
       await consumer.subscribe({ topics: [...consumerOptions.topics], fromBeginning: consumerOptions.fromBeginning ?? true });
       return {
         async run(handler: BatchHandler) {
-          await consumer.run({
+          const running = consumer.run({
             autoCommit: false,
             eachBatch: async ({ batch, heartbeat }) => {
               const records: ConsumedRecord[] = new Array(batch.messages.length);
@@ -283,6 +274,9 @@ export function createKafkaTransport(options: KafkaTransportOptions): Transport 
               }, { heartbeat });
             },
           });
+          // kafkajs takes seeks only once run() has built the group; it applies them when the partitions are assigned.
+          for (const o of consumerOptions.startAt ?? []) consumer.seek({ topic: o.topic, partition: o.partition, offset: String(o.offset) });
+          await running;
         },
         async commit(offsets) {
           await consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
