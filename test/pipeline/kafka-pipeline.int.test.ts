@@ -7,8 +7,8 @@
  * killed (SIGKILL) and restarted: their tasks move to the survivors and back. The sink crashes
  * between a ClickHouse insert and its offset commit and is restarted. At the end: the alerts are
  * exactly those an embedded run of the same input gives (no duplicate, none missing), no stage
- * counted a late input, every table holds its input count, and malformed records are in the
- * dead-letter topic and table.
+ * counted a late input, every table holds its input count, and malformed records — a poison pill
+ * framed with another topic's schema id among them — are in the dead-letter topic and table.
  *
  * It owns the contract topics (auth.requests.v1 …) on the test broker: they are deleted first.
  */
@@ -137,7 +137,8 @@ describe('the pipeline over Kafka, as separate services', () => {
     }
     httpMalformed = stream.records.slice(0, httpCut).filter((r) => r.type === 'malformed').length;
     expect(rejectedOverHttp).toBe(httpMalformed);
-    kafkaMalformed = stream.records.slice(httpCut).filter((r) => r.type === 'malformed').length;
+    // The stream's malformed records sent to Kafka, and one poison pill (below).
+    kafkaMalformed = stream.records.slice(httpCut).filter((r) => r.type === 'malformed').length + 1;
 
     const producer = await kafka.producer();
     const crashAt = httpCut + Math.floor((stream.records.length - httpCut) / 3);
@@ -146,6 +147,9 @@ describe('the pipeline over Kafka, as separate services', () => {
     await waitFor('the detectors to have consumed something', async () => (await totalLag(kafka, ['posguard.detectors.card'])) < 2_000, 120_000);
     await Promise.all([stopService(enricherA, 'SIGKILL'), stopService(detectorsA, 'SIGKILL')]);
     await produceStream(stream.records, producer, serdes, { filter: (_r, i) => i >= crashAt && i < crashAt + 20_000 });
+    // A poison pill: a valid MerchantProfile framed with merchant.profiles.v1-value's schema id, on auth.requests.v1.
+    const merchant = stream.records.find((r) => r.type === 'merchant')!;
+    await producer.send([{ topic: topics.authorisations, records: [{ key: Buffer.from('poison'), value: serdes.forTopic(topics.merchantProfiles).encode(merchant.record) }] }]);
     const [enricherA2, detectorsA2] = await Promise.all([startService(['enricher'], instance('a')), startService(['detectors'], instance('a'))]);
     detectorsA = detectorsA2;
     services.push(enricherA2, detectorsA2);
@@ -211,6 +215,8 @@ describe('the pipeline over Kafka, as separate services', () => {
     // HTTP rejects them at the door; over Kafka the enricher and the sink each refuse the raw bytes.
     expect(deadLetters.filter((d) => d.service === 'ingest')).toHaveLength(httpMalformed);
     expect(deadLetters.filter((d) => d.service === 'enricher')).toHaveLength(kafkaMalformed);
+    // The poison pill is refused for what it is, and the partition went on past it.
+    expect(deadLetters.filter((d) => d.errorCode === 'POSGUARD_ERR_CODEC_INCOMPATIBLE_SCHEMA').map((d) => d.service).sort()).toEqual(['enricher', 'sink']);
     expect(deadLetters.filter((d) => d.service === 'ingest').every((d) => d.fieldErrors.length > 0)).toBe(true);
     const rows = await (await clickhouse.client.query({ query: 'SELECT service, count() AS n FROM posguard.dead_letters FINAL GROUP BY service ORDER BY service', format: 'JSONEachRow' }))
       .json<{ service: string; n: number }>();

@@ -28,7 +28,11 @@ export interface TopicSerde<T = unknown> {
   encode(value: T): Buffer;
   /** Decodes a framed value; the writer id must be the serde's own or one `prepare` has seen. */
   decode(bytes: Buffer): T;
-  /** Fetches the writer schemas of any framed values whose ids are new to this serde. */
+  /**
+   * Fetches the writer schemas of any framed values whose ids are new to this serde. Throws only
+   * when the registry cannot be asked (worth retrying); a schema that cannot be read as this
+   * topic's record makes `decode` refuse the values written with it.
+   */
   prepare(values: Iterable<Buffer | null>): Promise<void>;
   /** Field-level problems of a value against the topic's schema (empty when valid). */
   validate(value: unknown): FieldError[];
@@ -62,6 +66,12 @@ function describe(value: unknown): string {
 
 class Serde<T> implements TopicSerde<T> {
   private readonly resolvers = new Map<number, avro.Resolver>();
+  /**
+   * Writer schemas this reader cannot read (another topic's record, say): a value framed with one
+   * is that record's fault, reported by `decode` for it alone, so the caller dead-letters it and
+   * goes on — a poison pill must not stop the partition.
+   */
+  private readonly unreadable = new Map<number, PosguardError>();
   // Encoding into one growing scratch buffer, then copying out exactly the bytes written, costs one
   // allocation per record instead of two (toBuffer + concat).
   private scratch = Buffer.allocUnsafe(16 * 1024);
@@ -100,6 +110,8 @@ class Serde<T> implements TopicSerde<T> {
       if (id === this.schemaId) return this.type.fromBuffer(body) as T;
       const resolver = this.resolvers.get(id);
       if (resolver === undefined) {
+        const refusal = this.unreadable.get(id);
+        if (refusal !== undefined) throw refusal;
         throw new PosguardError('POSGUARD_ERR_CODEC_UNKNOWN_SCHEMA_ID',
           `${this.topic}: value written with schema id ${id}, which this reader has not prepared`, { topic: this.topic, id });
       }
@@ -116,7 +128,7 @@ class Serde<T> implements TopicSerde<T> {
     for (const bytes of values) {
       if (bytes === null || bytes.length < HEADER_BYTES || bytes[0] !== MAGIC_BYTE) continue;
       const id = bytes.readInt32BE(1);
-      if (id === this.schemaId || this.resolvers.has(id)) continue;
+      if (id === this.schemaId || this.resolvers.has(id) || this.unreadable.has(id)) continue;
       let writer: avro.Type;
       try {
         writer = avro.Type.forSchema(JSON.parse(await this.registry.schemaText(id)) as avro.Schema, avroTypeOptions());
@@ -129,9 +141,9 @@ class Serde<T> implements TopicSerde<T> {
       try {
         this.resolvers.set(id, this.type.createResolver(writer));
       } catch (error) {
-        throw new PosguardError('POSGUARD_ERR_CODEC_INCOMPATIBLE_SCHEMA',
-          `${this.topic}: writer schema ${id} cannot be read as ${this.recordName}: ${(error as Error).message}`,
-          { topic: this.topic, id }, { cause: error });
+        this.unreadable.set(id, new PosguardError('POSGUARD_ERR_CODEC_INCOMPATIBLE_SCHEMA',
+          `${this.topic}: value written with schema id ${id} (${writer.name ?? 'unnamed'}), which cannot be read as ${this.recordName}: ${(error as Error).message}`,
+          { topic: this.topic, id }, { cause: error }));
       }
     }
   }

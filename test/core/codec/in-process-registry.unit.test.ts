@@ -4,6 +4,7 @@ import { loadSchemaCatalog } from '../../../services/core/codec/schema-catalog.t
 import { createInProcessSchemaRegistry } from '../../../services/core/codec/schema-registry.ts';
 import { registerSerdes, schemaIdOf } from '../../../services/core/codec/serde.ts';
 import { topics } from '../../../services/core/codec/topics.ts';
+import { registry } from '../../detectors/world.ts';
 import { cardOutcomeV1, cardOutcomeWithDefaultedField, cardOutcomeWithRequiredField } from './schema-variants.ts';
 
 describe('in-process schema registry', () => {
@@ -54,6 +55,25 @@ describe('topic serdes over the in-process registry', () => {
     expect(serde.decode(framed)).toEqual({
       outcomeId: 'o-2', cardToken: 'tok-2', kind: 'COMPLAINT', fraudRelated: false, reportedAt: 5, disputedEventIds: ['e-1'], note: null,
     });
+  });
+
+  it('refuses, record by record, a value framed with another topic\'s schema id, and reads the values around it', async () => {
+    const serdes = await registerSerdes(createInProcessSchemaRegistry(), loadSchemaCatalog());
+    const outcomes = serdes.forTopic(topics.cardOutcomes);
+    const outcome = { outcomeId: 'o-1', cardToken: 'tok-1', kind: 'LOST_STOLEN', fraudRelated: true, reportedAt: 1, disputedEventIds: [], note: null };
+    // A valid MerchantProfile in the Confluent framing, with merchant.profiles.v1-value's id: a poison pill on card.outcomes.v1.
+    const merchant = registry().find((r) => r.kind === 'merchant')!.record;
+    const poison = serdes.forTopic(topics.merchantProfiles).encode(merchant);
+    const batch = [outcomes.encode(outcome), poison, outcomes.encode({ ...outcome, outcomeId: 'o-2' })];
+    await outcomes.prepare(batch);
+    expect(outcomes.decode(batch[0]!)).toEqual(outcome);
+    expect(() => outcomes.decode(batch[1]!)).toThrow(expect.objectContaining({
+      code: 'POSGUARD_ERR_CODEC_INCOMPATIBLE_SCHEMA', message: expect.stringContaining('MerchantProfile'),
+    }));
+    expect(outcomes.decode(batch[2]!)).toEqual({ ...outcome, outcomeId: 'o-2' });
+    // The next batch with the same id is refused the same way, without asking the registry again.
+    await outcomes.prepare([poison]);
+    expect(() => outcomes.decode(poison)).toThrow(expect.objectContaining({ code: 'POSGUARD_ERR_CODEC_INCOMPATIBLE_SCHEMA' }));
   });
 
   it('refuses bytes that are not framed and records that do not fit the schema', async () => {
