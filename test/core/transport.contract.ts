@@ -160,6 +160,24 @@ export function describeTransportContract(adapter: string, makeTransport: () => 
       expect(seenAfter[0]!.offset).toBe(10);
     });
 
+    it('delivers a batch again after its handler threw, even an error that calls itself final', async () => {
+      const topic = await freshTopic(1);
+      const producer = await transport.producer();
+      await producer.send([{ topic, records: Array.from({ length: 3 }, (_, i) => record('k', String(i))) }]);
+      await producer.disconnect();
+      const c = await consumer(`group-${randomUUID()}`, topic);
+      let attempts = 0;
+      const seen: ConsumedRecord[] = [];
+      await c.run(async (batch) => {
+        // What a transactional producer's state error or a non-retriable PosguardError looks like to kafkajs.
+        if (++attempts === 1) throw Object.assign(new Error('a failure marked not retriable'), { retriable: false });
+        seen.push(...batch.records);
+      });
+      await waitFor('the batch delivered again', () => seen.length >= 3, 60_000);
+      expect(seen.map((r) => text(r.value))).toEqual(['0', '1', '2']);
+      expect(c.joined()).toBe(true);
+    });
+
     it('hides an aborted transaction from a read_committed consumer and shows a committed one', async () => {
       const topic = await freshTopic(1);
       const producer = await transport.transactionalProducer(`tx-${randomUUID()}`);

@@ -4,7 +4,9 @@
  * committed data only and never commit on their own; transactions commit output and consumer
  * offsets together (exactly-once between topics).
  */
-import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type Consumer as KafkaConsumer, type LogEntry, type Message } from 'kafkajs';
+import {
+  Kafka, KafkaJSError, Partitioners, logLevel as KafkaLogLevel, type Admin, type Consumer as KafkaConsumer, type ConsumerRunConfig, type LogEntry, type Message,
+} from 'kafkajs';
 import type { Logger } from '../../observability/logging.ts';
 import { coPartitionedAssigner } from './co-partitioned-assigner.ts';
 import type {
@@ -243,11 +245,35 @@ export function createKafkaTransport(options: KafkaTransportOptions): Transport 
         read.clear();
         joined = true;
       });
-      await consumer.connect();
-      await consumer.subscribe({ topics: [...consumerOptions.topics], fromBeginning: consumerOptions.fromBeginning ?? true });
+      let stopping = false;
+      let runConfig: ConsumerRunConfig | undefined;
+      const start = async () => {
+        await consumer.connect();
+        await consumer.subscribe({ topics: [...consumerOptions.topics], fromBeginning: consumerOptions.fromBeginning ?? true });
+      };
+      // kafkajs stops a member for good after an error it deems final. The port promises a member
+      // that keeps consuming, so it is started again, with backoff, until it runs or is stopped.
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        joined = false;
+        if (payload.restart || stopping || runConfig === undefined) return;
+        log.error({ group: consumerOptions.groupId, error: payload.error.message }, 'the consumer stopped on an error kafkajs does not retry; starting it again');
+        void (async () => {
+          for (let attempt = 1; !stopping; attempt++) {
+            await new Promise((resolve) => setTimeout(resolve, Math.min(10_000, 500 * 2 ** attempt)));
+            try {
+              await start();
+              await consumer.run(runConfig);
+              return;
+            } catch (error) {
+              log.warn({ group: consumerOptions.groupId, attempt, error: (error as Error).message }, 'starting the consumer again failed; retrying');
+            }
+          }
+        })();
+      });
+      await start();
       return {
         async run(handler: BatchHandler) {
-          const running = consumer.run({
+          runConfig = {
             autoCommit: false,
             eachBatch: async ({ batch, heartbeat }) => {
               const records: ConsumedRecord[] = new Array(batch.messages.length);
@@ -264,16 +290,25 @@ export function createKafkaTransport(options: KafkaTransportOptions): Transport 
                 };
               }
               if (records.length === 0) return;
-              await handler({
-                topic: batch.topic,
-                partition: batch.partition,
-                records,
-                highWatermark: Number(batch.highWatermark),
-                // Past any transaction marker or aborted record the fetch held after the last record.
-                nextOffset: Math.max(records[records.length - 1]!.offset, Number(batch.lastOffset())) + 1,
-              }, { heartbeat });
+              try {
+                await handler({
+                  topic: batch.topic,
+                  partition: batch.partition,
+                  records,
+                  highWatermark: Number(batch.highWatermark),
+                  // Past any transaction marker or aborted record the fetch held after the last record.
+                  nextOffset: Math.max(records[records.length - 1]!.offset, Number(batch.lastOffset())) + 1,
+                }, { heartbeat });
+              } catch (error) {
+                // The port promises the batch again. kafkajs retries what it deems retriable and stops the
+                // member for good otherwise: a PosguardError marked not retriable, or a transactional
+                // producer's state error after a broker restart, would end consumption there.
+                if ((error as { retriable?: unknown }).retriable === false) throw new KafkaJSError(error as Error, { retriable: true });
+                throw error;
+              }
             },
-          });
+          };
+          const running = consumer.run(runConfig);
           // kafkajs takes seeks only once run() has built the group; it applies them when the partitions are assigned.
           for (const o of consumerOptions.startAt ?? []) consumer.seek({ topic: o.topic, partition: o.partition, offset: String(o.offset) });
           await running;
@@ -285,6 +320,7 @@ export function createKafkaTransport(options: KafkaTransportOptions): Transport 
         joined: () => joined,
         readThrough: (topic, partition) => read.get(`${topic}:${partition}`),
         async disconnect() {
+          stopping = true;
           connected.delete(consumer);
           await consumer.disconnect();
           assignment = [];
