@@ -104,6 +104,15 @@ export function buildIngestApp(deps: IngestDeps) {
       const body = request.body;
       const items: unknown[] = Array.isArray(body) ? body : [body];
       if (items.length === 0 || body === undefined || body === null) return problem(reply, 'POSGUARD_ERR_INGEST_INVALID', 'the body must be one record or a non-empty array of records');
+      // A key speaks for its acquirer only: a request naming another one is refused whole, nothing written.
+      const foreign = items.flatMap((item, index) => {
+        const named = item !== null && typeof item === 'object' ? (item as Record<string, unknown>).acquirerId : undefined;
+        return typeof named === 'string' && named !== acquirerId ? [index] : [];
+      });
+      if (foreign.length > 0) {
+        return problem(reply, 'POSGUARD_ERR_INGEST_WRONG_ACQUIRER',
+          `this API key belongs to acquirer ${acquirerId}; records ${foreign.slice(0, 10).join(', ')}${foreign.length > 10 ? ' …' : ''} name another acquirer`, { indexes: foreign });
+      }
       if (!takeTokens(acquirerId, items.length)) {
         reply.header('retry-after', '1');
         return problem(reply, 'POSGUARD_ERR_INGEST_RATE_LIMITED', `acquirer ${acquirerId} is over its rate of ${rate} records per second`);
@@ -138,7 +147,8 @@ export function buildIngestApp(deps: IngestDeps) {
         }
         const record = parsed.value;
         const recordId = String(record[route.idField]);
-        if (route.idField !== route.keyField && !recent.add(`${route.topic}:${recordId}`)) {
+        // Per acquirer: another acquirer's record with the same id must not turn this one into a "duplicate".
+        if (route.idField !== route.keyField && !recent.add(`${route.topic}:${acquirerId}:${recordId}`)) {
           results.push({ index, id: recordId, status: 'duplicate' });
           return;
         }
@@ -151,7 +161,7 @@ export function buildIngestApp(deps: IngestDeps) {
         await deps.producer.send([{ topic: route.topic, records: accepted }, { topic: topics.deadLetters, records: dead }].filter((b) => b.records.length > 0));
       } catch (error) {
         // Nothing was acknowledged: let the acquirer retry these ids.
-        for (const r of results) if (r.status === 'accepted' && r.id !== null) recent.delete(`${route.topic}:${r.id}`);
+        for (const r of results) if (r.status === 'accepted' && r.id !== null) recent.delete(`${route.topic}:${acquirerId}:${r.id}`);
         deps.logger.error({ error: (error as Error).message, route: route.path }, 'producing to the log failed');
         reply.header('retry-after', '1');
         return problem(reply, 'POSGUARD_ERR_INGEST_OVERLOADED', 'the log did not acknowledge the records; retry');

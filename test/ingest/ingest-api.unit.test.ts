@@ -53,6 +53,28 @@ describe('HTTP ingest', () => {
     expect(serdes.forTopic(topics.authorisations).decode(written[0]!.value!)).toMatchObject({ eventId: example.eventId });
   });
 
+  it('refuses with 403 a request that names another acquirer than its key\'s, and writes none of it', async () => {
+    const before = recordsIn(topics.authorisations).length;
+    const response = await post([{ ...example, eventId: 'mine-1' }, { ...example, eventId: 'theirs-1', acquirerId: 'acq-eu-02' }]);
+    expect(response.statusCode).toBe(403);
+    expect(response.json()).toMatchObject({ error: 'POSGUARD_ERR_INGEST_WRONG_ACQUIRER', indexes: [1] });
+    expect(recordsIn(topics.authorisations)).toHaveLength(before);
+  });
+
+  it('keeps one acquirer\'s ids apart from another\'s: a record with an id another acquirer sent first is still written', async () => {
+    const other = buildIngestApp({
+      producer: await transport.producer(), serdes, catalog: loadSchemaCatalog(), apiKeys: new Map([['acq-eu-01', key], ['acq-eu-02', `${key}-2`]]),
+      logger: createLogger({ level: 'silent' }), metrics: createMetrics({ defaultMetrics: false }), ratePerAcquirer: 50, bodyLimitBytes: 64 * 1024,
+    });
+    const send = (acquirerId: string, apiKey: string) => other.inject({
+      method: 'POST', url: '/v1/authorisations', headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
+      payload: JSON.stringify({ ...example, eventId: 'shared-id-1', acquirerId }),
+    });
+    expect((await send('acq-eu-02', `${key}-2`)).json()).toMatchObject({ accepted: 1 });
+    expect((await send('acq-eu-01', key)).json()).toMatchObject({ accepted: 1, duplicates: 0 });
+    await other.close();
+  });
+
   it('answers an invalid record with 400 and field-level errors, and keeps it in the dead-letter topic', async () => {
     const response = await post({ ...example, eventId: 'bad-1', amountMinor: '12,50' });
     expect(response.statusCode).toBe(400);
