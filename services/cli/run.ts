@@ -134,10 +134,10 @@ export const runCommand: Command = {
         const producer = await platform.transport.producer();
         cleanups.push(() => producer.disconnect());
         await app.close();
-        app = buildIngestApp({ producer, serdes: platform.serdes, catalog: loadSchemaCatalog(), apiKeys: config.apiKeys, logger, metrics });
+        app = buildIngestApp({ producer, serdes: platform.serdes, catalog: loadSchemaCatalog(), apiKeys: config.apiKeys, logger, metrics, eventTimeMaxAheadMs: config.eventTimeMaxAheadMs });
         address = await listen();
       } else if (service === 'enricher') {
-        stages = [await runEnricher(common)];
+        stages = [await runEnricher({ ...common, eventTimeMaxAheadMs: config.eventTimeMaxAheadMs })];
       } else if (service === 'detectors') {
         stages = await runDetectors({
           ...common, service: 'detectors', thresholds: thresholdsFromEnv(process.env), partitions: config.partitions, partitionIdleMs: config.partitionIdleMs,

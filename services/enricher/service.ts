@@ -11,6 +11,8 @@ import { topics } from '../core/codec/topics.ts';
 import type { AuthorisationEvent, MerchantProfile, TerminalProfile } from '../core/records.ts';
 import type { Logger } from '../core/observability/logging.ts';
 import type { Metrics } from '../core/observability/metrics.ts';
+import { PosguardError } from '../core/errors.ts';
+import { authorisationErrors } from '../core/semantic-validation.ts';
 import { runStage, type RunningStage, type StageProcessor } from '../core/service/stage-runner.ts';
 import type { Consumer, Transport } from '../core/transport/port.ts';
 import { ProfileTables, enrich } from './enrich.ts';
@@ -61,7 +63,11 @@ class TableFeed {
   }
 }
 
-export async function runEnricher(deps: { transport: Transport; serdes: Serdes; logger: Logger; metrics: Metrics; instanceId: string }): Promise<RunningStage> {
+export async function runEnricher(deps: {
+  transport: Transport; serdes: Serdes; logger: Logger; metrics: Metrics; instanceId: string;
+  /** See POSGUARD_EVENT_TIME_MAX_AHEAD_MS; undefined when the input is a recording (no window around the wall clock). */
+  eventTimeMaxAheadMs: number | undefined;
+}): Promise<RunningStage> {
   const feed = new TableFeed(deps.transport, deps.serdes, deps.logger);
   await feed.start(deps.instanceId);
   const processor: StageProcessor = {
@@ -73,7 +79,14 @@ export async function runEnricher(deps: { transport: Transport; serdes: Serdes; 
       const pending: AuthorisationEvent[] = [];
       return {
         accept(_topic, value) {
-          pending.push(value as AuthorisationEvent);
+          const authorisation = value as AuthorisationEvent;
+          // Records produced straight to Kafka meet the same rules as HTTP's; a refusal is dead-lettered.
+          const fieldErrors = authorisationErrors(authorisation, deps.eventTimeMaxAheadMs === undefined ? {} : { now: Date.now(), maxAheadMs: deps.eventTimeMaxAheadMs });
+          if (fieldErrors.length > 0) {
+            throw new PosguardError('POSGUARD_ERR_RECORD_INVALID_VALUE',
+              `not a meaningful AuthorisationEvent: ${fieldErrors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, { fieldErrors });
+          }
+          pending.push(authorisation);
         },
         collect(emit) {
           for (const a of pending) emit(topics.enrichedAuthorisations, a.cardToken, enrich(feed.tables, a), a.eventTime);

@@ -20,7 +20,8 @@ import { errorCatalog, type ErrorCode } from '../core/errors.ts';
 import { buildServiceApp, type ReadinessCheck } from '../core/http/service-app.ts';
 import type { Logger } from '../core/observability/logging.ts';
 import type { Metrics } from '../core/observability/metrics.ts';
-import type { DeadLetter, FieldError } from '../core/records.ts';
+import type { AuthorisationEvent, DeadLetter, FieldError } from '../core/records.ts';
+import { authorisationErrors } from '../core/semantic-validation.ts';
 import type { OutgoingRecord, Producer } from '../core/transport/port.ts';
 import { openApiDocument } from './openapi.ts';
 import { RecentIds } from './recent-ids.ts';
@@ -37,6 +38,8 @@ export interface IngestDeps {
   readonly bodyLimitBytes?: number;
   /** Records per second per acquirer (token bucket, burst of one second). */
   readonly ratePerAcquirer?: number;
+  /** How far in the future an authorisation's eventTime may be (client clock skew); 5 minutes when not given. */
+  readonly eventTimeMaxAheadMs?: number;
   /** Records produced but not yet acknowledged, above which requests get 503. */
   readonly maxInFlight?: number;
 }
@@ -126,6 +129,17 @@ export function buildIngestApp(deps: IngestDeps) {
       const accepted: OutgoingRecord[] = [];
       const dead: OutgoingRecord[] = [];
       const results: { index: number; id: string | null; status: 'accepted' | 'duplicate' | 'rejected'; error?: string; fieldErrors?: FieldError[] }[] = [];
+      /** Answers the record as rejected and keeps it, PANs masked, in the dead-letter topic. */
+      const reject = (index: number, idText: string | null, code: ErrorCode, fieldErrors: FieldError[], message: string, item: unknown) => {
+        results.push({ index, id: idText, status: 'rejected', error: code, fieldErrors });
+        const letter: DeadLetter = {
+          service: 'ingest', sourceTopic: null, sourcePartition: null, sourceOffset: null,
+          originalKey: Buffer.from(idText ?? ''), originalValue: Buffer.from(JSON.stringify(maskClearPans(item)) ?? ''),
+          errorCode: code, errorMessage: message, fieldErrors, failedAt: Date.now(),
+        };
+        dead.push({ key: letter.originalKey, value: deps.serdes.forTopic(topics.deadLetters).encode(letter) });
+        deadLettered.inc({ service: 'ingest', topic: route.topic, code });
+      };
       items.forEach((item, index) => {
         const id = item !== null && typeof item === 'object' ? (item as Record<string, unknown>)[route.idField] : undefined;
         const idText = typeof id === 'string' ? id : null;
@@ -135,17 +149,16 @@ export function buildIngestApp(deps: IngestDeps) {
           const code: ErrorCode = pan !== undefined ? 'POSGUARD_ERR_INGEST_CLEAR_PAN' : 'POSGUARD_ERR_INGEST_INVALID';
           const fieldErrors = pan !== undefined ? [{ path: pan, message: 'looks like a clear card number; send the token' }] : parsed!.ok ? [] : parsed!.errors;
           const message = pan !== undefined ? `a clear card number was sent in ${pan}` : `not a valid ${route.recordName}: ${fieldErrors.map((e) => `${e.path}: ${e.message}`).join('; ')}`;
-          results.push({ index, id: idText, status: 'rejected', error: code, fieldErrors });
-          const letter: DeadLetter = {
-            service: 'ingest', sourceTopic: null, sourcePartition: null, sourceOffset: null,
-            originalKey: Buffer.from(idText ?? ''), originalValue: Buffer.from(JSON.stringify(maskClearPans(item)) ?? ''),
-            errorCode: code, errorMessage: message, fieldErrors, failedAt: Date.now(),
-          };
-          dead.push({ key: letter.originalKey, value: deps.serdes.forTopic(topics.deadLetters).encode(letter) });
-          deadLettered.inc({ service: 'ingest', topic: route.topic, code });
+          reject(index, idText, code, fieldErrors, message, item);
           return;
         }
         const record = parsed.value;
+        const meaning = route.topic === topics.authorisations
+          ? authorisationErrors(record as unknown as AuthorisationEvent, { now: Date.now(), maxAheadMs: deps.eventTimeMaxAheadMs ?? 300_000 }) : [];
+        if (meaning.length > 0) {
+          reject(index, idText, 'POSGUARD_ERR_INGEST_INVALID', meaning, `not a meaningful ${route.recordName}: ${meaning.map((e) => `${e.path}: ${e.message}`).join('; ')}`, item);
+          return;
+        }
         const recordId = String(record[route.idField]);
         // Per acquirer: another acquirer's record with the same id must not turn this one into a "duplicate".
         if (route.idField !== route.keyField && !recent.add(`${route.topic}:${acquirerId}:${recordId}`)) {

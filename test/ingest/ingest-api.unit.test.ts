@@ -75,6 +75,17 @@ describe('HTTP ingest', () => {
     await other.close();
   });
 
+  it('refuses an authorisation that fits the schema but makes no sense, naming the field, and dead-letters it', async () => {
+    const response = await post([
+      { ...example, eventId: 'future-1', eventTime: Date.now() + 40 * 86_400_000 },
+      { ...example, eventId: 'negative-1', amountMinor: -500 },
+    ]);
+    expect(response.statusCode).toBe(400);
+    expect(response.json().results.map((r: { fieldErrors: { path: string }[] }) => r.fieldErrors.map((e) => e.path))).toEqual([['eventTime'], ['amountMinor']]);
+    const letters = recordsIn(topics.deadLetters).map((r) => serdes.forTopic<DeadLetter>(topics.deadLetters).decode(r.value!));
+    expect(letters.filter((l) => /future-1|negative-1/.test(l.originalKey.toString())).map((l) => l.errorCode)).toEqual(['POSGUARD_ERR_INGEST_INVALID', 'POSGUARD_ERR_INGEST_INVALID']);
+  });
+
   it('answers an invalid record with 400 and field-level errors, and keeps it in the dead-letter topic', async () => {
     const response = await post({ ...example, eventId: 'bad-1', amountMinor: '12,50' });
     expect(response.statusCode).toBe(400);

@@ -83,7 +83,7 @@ describe('event-time release in the detector stages', () => {
     let upstreamCaughtUp = false;
     const common = { transport: platform.transport, serdes: platform.serdes, logger, metrics: createMetrics({ defaultMetrics: false }), instanceId: 'test' };
     const stages: RunningStage[] = [
-      await runEnricher(common),
+      await runEnricher({ ...common, eventTimeMaxAheadMs: undefined }),
       ...await runDetectors({ ...common, service: 'detectors', thresholds: defaultThresholds, partitions: config.partitions, partitionIdleMs, upstreamCaughtUp: async () => upstreamCaughtUp }, ['card']),
     ];
     cleanups.push(async () => {

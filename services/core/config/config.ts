@@ -35,6 +35,7 @@ export interface PosguardConfig {
   readonly snapshotIntervalMs: number;
   /** `retention.ms` of the non-compacted topics posguard creates. */
   readonly topicRetentionMs: number;
+  readonly eventTimeMaxAheadMs: number;
   /** How long `posguard run` may take to stop after SIGTERM before it exits anyway. */
   readonly shutdownTimeoutMs: number;
   /** Prometheus file_sd directory `posguard run` registers its /metrics endpoint in; undefined: none. */
@@ -242,6 +243,13 @@ export const configVariables = [
     doc: '`retention.ms` given to the non-compacted topics posguard creates at start-up (existing topics keep theirs). Those topics are created with message.timestamp.type=LogAppendTime, so retention counts from when the broker received a record, not from its event time. It must exceed POSGUARD_SNAPSHOT_INTERVAL_MS plus the longest time a stage may be down, so that the input after the newest snapshot is still there when it restarts. Default: 7 days, Kafka\'s own default.',
     defaultValue: '604800000',
     parse: boundedInteger(60_000, 315_360_000_000),
+  }),
+  variable({
+    name: 'POSGUARD_EVENT_TIME_MAX_AHEAD_MS',
+    key: 'eventTimeMaxAheadMs',
+    doc: 'How far in the future (milliseconds, by this machine\'s clock) an authorisation\'s eventTime may be when it arrives live, over HTTP or on auth.requests.v1; later ones are refused (HTTP 400, dead-lettered) with the field named, because one bad client clock would move event time forward for every card and make everyone else\'s inputs late. The embedded demo, replay and backtest take the recording\'s times as they are.',
+    defaultValue: '300000',
+    parse: boundedInteger(0, 86_400_000),
   }),
   variable({
     name: 'POSGUARD_SHUTDOWN_TIMEOUT_MS',

@@ -1,11 +1,13 @@
 /**
  * One JSON Lines record: `{"type": "<kind>", ...fields in the record's JSON form}`. Parsing
- * validates against the Avro schema and reports what is wrong field by field, so a bad line can be
+ * validates against the Avro schema, then what the values must mean (semantic-validation.ts), and
+ * reports what is wrong field by field, so a bad line can be
  * kept with its reason rather than dropped.
  */
 import type { SchemaCatalog } from '../codec/schema-catalog.ts';
 import { fromJsonForm, toJsonForm } from '../codec/json-form.ts';
 import type { AuthorisationEvent, CardOutcome, FieldError, MerchantProfile, TerminalProfile } from '../records.ts';
+import { authorisationErrors } from '../semantic-validation.ts';
 import { isRecordKind, recordKinds } from './record-kinds.ts';
 
 export type ParsedRecord =
@@ -59,6 +61,14 @@ export function parseRecordLine(catalog: SchemaCatalog, line: string, options: P
     return {
       ok: false, kind: type, reason: 'INVALID_RECORD',
       message: `not a valid ${recordKinds[type].recordName}: ${parsed.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, fieldErrors: parsed.errors,
+    };
+  }
+  // A recording's times are its own: no window around the wall clock here.
+  const meaning = type === 'authorisation' ? authorisationErrors(parsed.value as AuthorisationEvent) : [];
+  if (meaning.length > 0) {
+    return {
+      ok: false, kind: type, reason: 'INVALID_RECORD',
+      message: `not a meaningful ${recordKinds[type].recordName}: ${meaning.map((e) => `${e.path}: ${e.message}`).join('; ')}`, fieldErrors: meaning,
     };
   }
   return { ok: true, kind: type, record: parsed.value, ...(unknownFields.length > 0 ? { unknownFields } : {}) } as ParsedRecord;
