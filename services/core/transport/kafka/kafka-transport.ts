@@ -5,7 +5,7 @@
  * offsets together (exactly-once between topics).
  */
 import {
-  Kafka, KafkaJSError, Partitioners, logLevel as KafkaLogLevel, type Admin, type Consumer as KafkaConsumer, type ConsumerRunConfig, type LogEntry, type Message,
+  Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type Consumer as KafkaConsumer, type ConsumerRunConfig, type LogEntry, type Message,
 } from 'kafkajs';
 import type { Logger } from '../../observability/logging.ts';
 import { coPartitionedAssigner } from './co-partitioned-assigner.ts';
@@ -303,7 +303,9 @@ export function createKafkaTransport(options: KafkaTransportOptions): Transport 
                 // The port promises the batch again. kafkajs retries what it deems retriable and stops the
                 // member for good otherwise: a PosguardError marked not retriable, or a transactional
                 // producer's state error after a broker restart, would end consumption there.
-                if ((error as { retriable?: unknown }).retriable === false) throw new KafkaJSError(error as Error, { retriable: true });
+                if ((error as { retriable?: unknown }).retriable === false) {
+                  throw Object.assign(new Error((error as Error).message, { cause: error }), { retriable: true });
+                }
                 throw error;
               }
             },
