@@ -650,7 +650,8 @@ const scenarios = [
 
 const typeOrder: Record<StreamRecord['type'], number> = { merchant: 0, terminal: 1, outcome: 2, authorisation: 3, malformed: 4 };
 
-function timeOf(r: StreamRecord): number {
+/** A stream record's event time (a profile's: when it took effect). */
+export function timeOf(r: StreamRecord): number {
   switch (r.type) {
     case 'merchant':
       return r.record.updatedAt;

@@ -26,7 +26,7 @@ import type { DeadLetter, FraudAlert } from '../../services/core/records.ts';
 import { createKafkaTransport } from '../../services/core/transport/kafka/kafka-transport.ts';
 import type { Transport } from '../../services/core/transport/port.ts';
 import { produceStream } from '../../services/generator/acquirer.ts';
-import { defaultGeneratorOptions, generateStream, type GeneratedStream, type StreamRecord } from '../../services/generator/stream.ts';
+import { defaultGeneratorOptions, generateStream, timeOf, type GeneratedStream, type StreamRecord } from '../../services/generator/stream.ts';
 import { pipelineGroups, totalLag } from '../../services/pipeline/drain.ts';
 import { scoreAlerts } from '../../services/quality/score.ts';
 import { claimContractTopics } from '../support/contract-topics.ts';
@@ -75,16 +75,30 @@ async function counter(service: ServiceProcess, name: string): Promise<number> {
     .reduce((n, line) => n + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 }
 
-/** Sends one chunk of the stream through the HTTP API as batches, profiles first; returns how many were rejected. */
+/** Each acquirer's API key (POSGUARD_API_KEYS below): a key may only send its own acquirer's records. */
+const keyOf = (acquirerId: unknown) => ({ 'acq-eu-02': `${apiKey}-2`, 'acq-eu-03': `${apiKey}-3` } as Record<string, string>)[String(acquirerId)] ?? apiKey;
+
+/**
+ * Sends one chunk of the stream through the HTTP API as batches, profiles first, each acquirer's
+ * records with its own key; returns how many were rejected.
+ */
 async function postChunk(port: number, chunk: readonly StreamRecord[]): Promise<number> {
-  const post = async (path: string, body: readonly unknown[]) => {
-    if (body.length === 0) return 0;
-    const response = await fetch(`http://127.0.0.1:${port}${path}`, {
-      method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': apiKey }, body: JSON.stringify(body),
-    });
-    const result = (await response.json()) as { rejected: number; accepted: number };
-    expect(response.status, `${path}: ${JSON.stringify(result).slice(0, 500)}`).toBe(result.accepted > 0 ? 202 : 400);
-    return result.rejected;
+  const post = async (path: string, records: readonly unknown[]) => {
+    let rejected = 0;
+    const byKey = new Map<string, unknown[]>();
+    for (const r of records) {
+      const key = keyOf((r as { acquirerId?: unknown }).acquirerId);
+      byKey.set(key, [...(byKey.get(key) ?? []), r]);
+    }
+    for (const [key, body] of byKey) {
+      const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+        method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: JSON.stringify(body),
+      });
+      const result = (await response.json()) as { rejected: number; accepted: number };
+      expect(response.status, `${path}: ${JSON.stringify(result).slice(0, 500)}`).toBe(result.accepted > 0 ? 202 : 400);
+      rejected += result.rejected;
+    }
+    return rejected;
   };
   let rejected = 0;
   rejected += await post('/v1/merchants', chunk.flatMap((r) => (r.type === 'merchant' ? [r.record] : [])));
@@ -132,8 +146,14 @@ describe('the pipeline over Kafka, as separate services', () => {
     // The first quarter over HTTP, in chunks sent to one ingest instance or the other; the rest straight to Kafka as Avro.
     httpCut = Math.floor(stream.records.length / 4);
     let rejectedOverHttp = 0;
-    for (let i = 0, n = 0; i < httpCut; i += 500, n++) {
-      rejectedOverHttp += await postChunk((n % 2 === 0 ? ingestA : ingestB).port, stream.records.slice(i, Math.min(i + 500, httpCut)));
+    // Each acquirer posts its records of a chunk in a request of its own, so one acquirer's records
+    // reach a card's partition after another's later ones: chunks span at most 5 minutes of event
+    // time, within the allowed lateness (10), as independent acquirers' clocks and queues would be.
+    for (let i = 0, n = 0; i < httpCut; n++) {
+      let end = i + 1;
+      while (end < httpCut && end - i < 500 && timeOf(stream.records[end]!) - timeOf(stream.records[i]!) < 5 * 60_000) end++;
+      rejectedOverHttp += await postChunk((n % 2 === 0 ? ingestA : ingestB).port, stream.records.slice(i, end));
+      i = end;
     }
     httpMalformed = stream.records.slice(0, httpCut).filter((r) => r.type === 'malformed').length;
     expect(rejectedOverHttp).toBe(httpMalformed);

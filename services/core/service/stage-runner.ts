@@ -501,10 +501,16 @@ export async function runStage(deps: StageRunnerDeps, stage: StageProcessor): Pr
     await stage.beforeBatch?.();
     const started = performance.now();
     const input = task.inputs.find((p) => p.topic === batch.topic)!;
-    // Records again on an idle partition: every writer of it holds event time back again until
-    // checked anew (one writer's new records may be followed by another's older ones).
-    if (input.idle) task.processor.idle?.(batch.topic, false);
-    input.idle = false;
+    // Records arrive: every idle input of the task (every writer of each) holds event time back
+    // again until checked anew. One writer's new records may be followed by another's older ones,
+    // and a record on one topic (an outcome, straight from the acquirer) may run ahead of records
+    // of the same moment still on their way through an upstream stage (authorisations, through
+    // the enricher) to another.
+    for (const p of task.inputs) {
+      if (!p.idle) continue;
+      p.idle = false;
+      task.processor.idle?.(p.topic, false);
+    }
     const dead = await feed(task, batch, () => true);
     input.position = batch.nextOffset;
     input.lastBatchAt = Date.now();
