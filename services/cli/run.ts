@@ -134,7 +134,8 @@ export const runCommand: Command = {
         const producer = await platform.transport.producer();
         cleanups.push(() => producer.disconnect());
         await app.close();
-        app = buildIngestApp({ producer, serdes: platform.serdes, catalog: loadSchemaCatalog(), apiKeys: config.apiKeys, logger, metrics, eventTimeMaxAheadMs: config.eventTimeMaxAheadMs });
+        app = buildIngestApp({ producer, serdes: platform.serdes, catalog: loadSchemaCatalog(), apiKeys: config.apiKeys, logger, metrics, eventTimeMaxAheadMs: config.eventTimeMaxAheadMs,
+          ratePerAcquirer: config.ingestRatePerAcquirer });
         address = await listen();
       } else if (service === 'enricher') {
         stages = [await runEnricher({ ...common, eventTimeMaxAheadMs: config.eventTimeMaxAheadMs })];

@@ -116,6 +116,10 @@ export function buildIngestApp(deps: IngestDeps) {
         return problem(reply, 'POSGUARD_ERR_INGEST_WRONG_ACQUIRER',
           `this API key belongs to acquirer ${acquirerId}; records ${foreign.slice(0, 10).join(', ')}${foreign.length > 10 ? ' …' : ''} name another acquirer`, { indexes: foreign });
       }
+      // More than a second's worth would wait for tokens forever: say so, with the limit.
+      if (items.length > rate) {
+        return problem(reply, 'POSGUARD_ERR_INGEST_BATCH_TOO_LARGE', `${items.length} records in one request; an acquirer may send at most ${rate} a second (POSGUARD_INGEST_RATE_PER_ACQUIRER): split the batch`, { limit: rate });
+      }
       if (!takeTokens(acquirerId, items.length)) {
         reply.header('retry-after', '1');
         return problem(reply, 'POSGUARD_ERR_INGEST_RATE_LIMITED', `acquirer ${acquirerId} is over its rate of ${rate} records per second`);

@@ -110,10 +110,20 @@ describe('HTTP ingest', () => {
   });
 
   it('answers 429 once an acquirer exceeds its rate', async () => {
-    const many = Array.from({ length: 60 }, (_, i) => ({ ...example, eventId: `rate-${i}` }));
-    const response = await post(many);
+    // Two batches within the rate each (50 a second), back to back: the second is over it.
+    const batch = (from: number) => Array.from({ length: 40 }, (_, i) => ({ ...example, eventId: `rate-${from + i}` }));
+    await post(batch(0));
+    const response = await post(batch(40));
     expect(response.statusCode).toBe(429);
     expect(response.headers['retry-after']).toBe('1');
+  });
+
+  it('answers 413 naming the limit to a batch larger than an acquirer may send in a second, not 429 forever', async () => {
+    const batch = Array.from({ length: 51 }, (_, i) => ({ ...example, eventId: `too-many-${i}` }));
+    const response = await post(batch);
+    expect(response.statusCode).toBe(413);
+    expect(response.json()).toMatchObject({ error: 'POSGUARD_ERR_INGEST_BATCH_TOO_LARGE', limit: 50 });
+    expect(response.json().message).toContain('POSGUARD_INGEST_RATE_PER_ACQUIRER');
   });
 
   it('answers 413 over the body size limit', async () => {

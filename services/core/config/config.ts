@@ -36,6 +36,7 @@ export interface PosguardConfig {
   /** `retention.ms` of the non-compacted topics posguard creates. */
   readonly topicRetentionMs: number;
   readonly eventTimeMaxAheadMs: number;
+  readonly ingestRatePerAcquirer: number;
   /** How long `posguard run` may take to stop after SIGTERM before it exits anyway. */
   readonly shutdownTimeoutMs: number;
   /** Prometheus file_sd directory `posguard run` registers its /metrics endpoint in; undefined: none. */
@@ -243,6 +244,13 @@ export const configVariables = [
     doc: '`retention.ms` given to the non-compacted topics posguard creates at start-up (existing topics keep theirs). Those topics are created with message.timestamp.type=LogAppendTime, so retention counts from when the broker received a record, not from its event time. It must exceed POSGUARD_SNAPSHOT_INTERVAL_MS plus the longest time a stage may be down, so that the input after the newest snapshot is still there when it restarts. Default: 7 days, Kafka\'s own default.',
     defaultValue: '604800000',
     parse: boundedInteger(60_000, 315_360_000_000),
+  }),
+  variable({
+    name: 'POSGUARD_INGEST_RATE_PER_ACQUIRER',
+    key: 'ingestRatePerAcquirer',
+    doc: 'Records per second each acquirer may send over HTTP (a token bucket holding one second\'s worth). Above it: 429 with retry-after; a single request with more records than this: 413 naming the limit.',
+    defaultValue: '20000',
+    parse: boundedInteger(1, 10_000_000),
   }),
   variable({
     name: 'POSGUARD_EVENT_TIME_MAX_AHEAD_MS',
