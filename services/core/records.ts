@@ -166,6 +166,8 @@ export interface DeadLetter {
   errorMessage: string;
   fieldErrors: FieldError[];
   failedAt: number;
+  /** Identity of a rejection with no source position (HTTP ingest: `<request id>/<index>`). */
+  letterId: string | null;
 }
 
 /** ISO 8583 response code for an approval; everything else is a decline. */

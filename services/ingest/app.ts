@@ -10,7 +10,7 @@
  * - Idempotent on eventId / outcomeId: a record resent within the recent-id window is accepted once.
  * - 413 over the body limit, 429 over an acquirer's rate, 503 when too many records are in flight.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { fromJsonForm } from '../core/codec/json-form.ts';
 import type { SchemaCatalog } from '../core/codec/schema-catalog.ts';
@@ -134,14 +134,17 @@ export function buildIngestApp(deps: IngestDeps) {
       const dead: OutgoingRecord[] = [];
       const results: { index: number; id: string | null; status: 'accepted' | 'duplicate' | 'rejected'; error?: string; fieldErrors?: FieldError[] }[] = [];
       /** Answers the record as rejected and keeps it, PANs masked, in the dead-letter topic. */
+      // Rejections have no source position: each is identified by the request and its index in it.
+      const requestId = randomUUID();
       const reject = (index: number, idText: string | null, code: ErrorCode, fieldErrors: FieldError[], message: string, item: unknown) => {
         results.push({ index, id: idText, status: 'rejected', error: code, fieldErrors });
         const letter: DeadLetter = {
           service: 'ingest', sourceTopic: null, sourcePartition: null, sourceOffset: null,
           originalKey: Buffer.from(idText ?? ''), originalValue: Buffer.from(JSON.stringify(maskClearPans(item)) ?? ''),
-          errorCode: code, errorMessage: message, fieldErrors, failedAt: Date.now(),
+          errorCode: code, errorMessage: message, fieldErrors, failedAt: Date.now(), letterId: `${requestId}/${index}`,
         };
-        dead.push({ key: letter.originalKey, value: deps.serdes.forTopic(topics.deadLetters).encode(letter) });
+        // Keyed by its id, or its letter id: records without one spread over the partitions.
+        dead.push({ key: idText === null ? Buffer.from(letter.letterId!) : letter.originalKey, value: deps.serdes.forTopic(topics.deadLetters).encode(letter) });
         deadLettered.inc({ service: 'ingest', topic: route.topic, code });
       };
       items.forEach((item, index) => {

@@ -37,7 +37,7 @@ export function rowOf(topic: string, value: unknown): Record<string, unknown> {
     }
     case topics.deadLetters: {
       const d = value as DeadLetter;
-      return { ...d, originalKey: d.originalKey.toString('latin1'), originalValue: d.originalValue.toString('latin1') };
+      return { ...d, originalKey: d.originalKey.toString('latin1'), originalValue: d.originalValue.toString('latin1'), letterId: d.letterId ?? '' };
     }
     default:
       return value as Record<string, unknown>;

@@ -18,5 +18,7 @@ export function deadLetterOf(service: string, record: ConsumedRecord | null, err
     errorMessage: error instanceof Error ? error.message : String(error),
     fieldErrors,
     failedAt: Date.now(),
+    // Its source position identifies it.
+    letterId: null,
   };
 }
