@@ -4,7 +4,7 @@ import { connectClickHouse } from '../core/clickhouse/client.ts';
 import { migrate } from '../core/clickhouse/migrations.ts';
 import { announceEngineOwner, serveReadOnlySql } from '../core/clickhouse/shared-engine.ts';
 import { loadSchemaCatalog } from '../core/codec/schema-catalog.ts';
-import { loadConfig, type PosguardConfig } from '../core/config/config.ts';
+import { loadConfig } from '../core/config/config.ts';
 import { isPosguardError, PosguardError } from '../core/errors.ts';
 import { buildServiceApp, type ServiceApp } from '../core/http/service-app.ts';
 import { createLogger, type Logger } from '../core/observability/logging.ts';
@@ -17,7 +17,7 @@ import { runEnricher } from '../enricher/service.ts';
 import { buildIngestApp } from '../ingest/app.ts';
 import { upstreamCaughtUp } from '../pipeline/drain.ts';
 import { snapshotIntervalOf } from '../pipeline/pipeline.ts';
-import { connectPlatform, type Platform } from '../pipeline/platform.ts';
+import { connectPlatform } from '../pipeline/platform.ts';
 import { runSink } from '../sink/service.ts';
 import type { Command } from './main.ts';
 import { UsageError } from './arguments.ts';
@@ -41,19 +41,20 @@ function stopSignal(logger: Logger, name: string) {
 }
 
 /**
- * Connects to Kafka and the registry, retrying with capped backoff while they are not up (services
- * may start before the stack, or together with it). Only a refusal that no retry can change (an
- * incompatible schema) ends the start-up. Returns undefined if a stop signal came first.
+ * Reaches a dependency, retrying with capped, jittered backoff while it is not up (services may
+ * start before the stack, or together with it), with `/readyz` saying why meanwhile. Only a refusal
+ * that no retry can change (an incompatible schema, an edited migration) ends the start-up.
+ * Returns undefined if a stop signal came first.
  */
-async function connectWhenUp(config: PosguardConfig, logger: Logger, stop: ReturnType<typeof stopSignal>, status: { reason: string | undefined }): Promise<Platform | undefined> {
-  for (let attempt = 1; !stop.signalled(); attempt++) {
+async function whenUp<T>(what: string, attempt: () => Promise<T>, logger: Logger, stop: ReturnType<typeof stopSignal>, status: { reason: string | undefined }): Promise<T | undefined> {
+  for (let n = 1; !stop.signalled(); n++) {
     try {
-      return await connectPlatform(config, logger);
+      return await attempt();
     } catch (error) {
       if (isPosguardError(error) && !error.retriable) throw error;
-      const delayMs = Math.min(10_000, 250 * 2 ** attempt) * (0.5 + Math.random() / 2);
-      status.reason = `waiting for Kafka and the schema registry (attempt ${attempt}: ${(error as Error).message})`;
-      logger.warn({ attempt, retryInMs: Math.round(delayMs), error: (error as Error).message }, 'Kafka or the schema registry is not reachable yet; retrying');
+      const delayMs = Math.min(10_000, 250 * 2 ** n) * (0.5 + Math.random() / 2);
+      status.reason = `waiting for ${what} (attempt ${n}: ${(error as Error).message})`;
+      logger.warn({ attempt: n, retryInMs: Math.round(delayMs), error: (error as Error).message }, `${what}: not reachable yet; retrying`);
       await Promise.race([new Promise((resolve) => setTimeout(resolve, delayMs)), stop.arrived]);
     }
   }
@@ -103,7 +104,7 @@ export const runCommand: Command = {
       service: name, logger, metrics,
       readiness: [
         { name: 'started', check: async () => status.reason },
-        { name: 'consuming', check: async () => (stages.every((s) => s.ready()) ? undefined : 'not yet consuming (joining its group or rebuilding state)') },
+        { name: 'consuming', check: async () => (stages.every((s) => s.ready()) ? undefined : 'not consuming (joining its group, rebuilding state, or ClickHouse refusing the sink\'s inserts)') },
       ],
     });
     if (clickhouse?.embedded === true) cleanups.push(await serveReadOnlySql(app, config));
@@ -119,7 +120,9 @@ export const runCommand: Command = {
     if (clickhouse?.embedded === true) cleanups.push(announceEngineOwner(config.dataDir, `http://${address}/v1/sql`));
 
     try {
-      const platform = await Promise.race([connectWhenUp(config, logger, stop, status), stop.arrived.then(() => undefined)]);
+      const platform = await Promise.race([
+        whenUp('Kafka and the schema registry', () => connectPlatform(config, logger), logger, stop, status), stop.arrived.then(() => undefined),
+      ]);
       if (platform === undefined) {
         // Stopped before Kafka and the registry answered: nothing to commit, and the attempt in
         // flight (kafkajs retries inside it) must not hold the process.
@@ -146,7 +149,16 @@ export const runCommand: Command = {
         }, stage === undefined ? detectorStages : [stage]);
       } else {
         const { client, description } = clickhouse!;
-        await migrate(client, { database: config.clickhouseDatabase, logger, metrics });
+        status.reason = `waiting for ClickHouse (${description})`;
+        const migrated = await Promise.race([
+          whenUp(`ClickHouse (${description})`, () => migrate(client, { database: config.clickhouseDatabase, logger, metrics }), logger, stop, status),
+          stop.arrived.then(() => undefined),
+        ]);
+        if (migrated === undefined) {
+          await app.close();
+          logger.info(`${name} stopped before ClickHouse answered`);
+          process.exit(0);
+        }
         logger.info({ clickhouse: description }, 'ClickHouse ready');
         const crash = process.env.POSGUARD_FAULT_SINK_CRASH_AFTER_INSERTS;
         stages = [await runSink({

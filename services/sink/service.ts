@@ -57,6 +57,8 @@ export async function runSink(deps: SinkDeps): Promise<RunningSink> {
   const deadLetterProducer: Producer = await transport.producer();
   const consumer = await transport.consumer({ groupId: SINK_GROUP, topics: Object.keys(tableOfTopic), maxBatchRecords: 5000 });
 
+  /** Whether ClickHouse refused the last insert: the sink is then not ready, whatever it consumes. */
+  let refused = false;
   // One flush at a time: the timer and the batch handler both call it.
   let flushing: Promise<void> = Promise.resolve();
   function flush(): Promise<void> {
@@ -76,6 +78,7 @@ export async function runSink(deps: SinkDeps): Promise<RunningSink> {
           await clickhouse.insert({ table: `${database}.${table}`, values, format: 'JSONEachRow' });
         } catch (error) {
           insertFailures.inc({ table });
+          refused = true;
           // Put the whole batch back (tables already inserted collapse the repeat); offsets taken
           // by batches consumed meanwhile are newer and stay.
           for (const [t, v] of batch) rows.set(t, [...v, ...(rows.get(t) ?? [])]);
@@ -88,6 +91,7 @@ export async function runSink(deps: SinkDeps): Promise<RunningSink> {
         logger.warn({ inserts }, 'fault injection: crashing between ClickHouse insert and offset commit');
         process.kill(process.pid, 'SIGKILL');
       }
+      refused = false;
       await consumer.commit(commit);
       batchSeconds.observe({ service }, (performance.now() - started) / 1000);
     });
@@ -143,7 +147,7 @@ export async function runSink(deps: SinkDeps): Promise<RunningSink> {
   });
 
   return {
-    ready: () => consumer.joined(),
+    ready: () => consumer.joined() && !refused,
     flush,
     async stop() {
       clearInterval(timer);

@@ -1,12 +1,13 @@
 /**
- * `posguard run` started before its registry answers: it serves /readyz at once, says why it is
- * not ready, retries without exiting, and still stops at once on SIGTERM.
+ * `posguard run` started before a dependency answers (the schema registry; for the sink, a
+ * ClickHouse server): it serves /readyz at once, says why it is not ready, retries without
+ * exiting, and still stops at once on SIGTERM.
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { freePort, startService, stopService, type ServiceProcess } from '../support/service-process.ts';
 import { waitFor } from '../support/wait.ts';
 
-const { kafkaBrokers } = inject('endpoints');
+const { kafkaBrokers, schemaRegistryUrl } = inject('endpoints');
 let service: ServiceProcess | undefined;
 
 afterAll(async () => {
@@ -35,6 +36,28 @@ describe('a service started before the schema registry', () => {
       const body = (await (await fetch(`http://127.0.0.1:${service!.port}/readyz`)).json()) as { checks: { name: string; reason?: string }[] };
       return /attempt ([2-9]|\d\d)/.test(body.checks[0]?.reason ?? '');
     }, 60_000);
+    expect(service.child.exitCode).toBeNull();
+    expect(await stopService(service, 'SIGTERM')).toBe(0);
+  }, 150_000);
+});
+
+describe('a sink started before its ClickHouse server', () => {
+  it('reports why it is not ready, keeps retrying, and stops on SIGTERM', async () => {
+    // A loopback port nothing listens on: the ClickHouse server "is not up yet".
+    const clickhouseUrl = `http://127.0.0.1:${await freePort()}`;
+    service = await startService(['sink'], { KAFKA_BROKERS: kafkaBrokers, SCHEMA_REGISTRY_URL: schemaRegistryUrl, CLICKHOUSE_URL: clickhouseUrl }, { waitReady: false });
+    const readiness = await waitFor('a /readyz answer naming ClickHouse, after a few attempts', async () => {
+      try {
+        const response = await fetch(`http://127.0.0.1:${service!.port}/readyz`);
+        const body = (await response.json()) as { checks: { name: string; reason?: string }[] };
+        const reason = body.checks.find((c) => c.name === 'started')?.reason ?? '';
+        return /waiting for ClickHouse .*attempt ([2-9]|\d\d)/.test(reason) ? { status: response.status, reason } : undefined;
+      } catch {
+        return undefined;
+      }
+    }, 90_000);
+    expect(readiness.status).toBe(503);
+    expect(readiness.reason).toContain(clickhouseUrl.replace('http://', ''));
     expect(service.child.exitCode).toBeNull();
     expect(await stopService(service, 'SIGTERM')).toBe(0);
   }, 150_000);

@@ -1,6 +1,6 @@
 /**
  * The sink when ClickHouse refuses a batch: the rows stay buffered, the offsets stay uncommitted,
- * and once ClickHouse accepts again every record is stored. On the embedded platform (in-process
+ * the sink says it is not ready, and once ClickHouse accepts again every record is stored. On the embedded platform (in-process
  * log) with the real ClickHouse engine (chDB); the refusal is real too: the table is renamed away.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -70,10 +70,13 @@ describe('the sink when ClickHouse refuses a batch', () => {
 
       await waitFor('ClickHouse to refuse a few inserts', async () => (await refusals(metrics)) >= 3, 20_000);
       expect(await committedOutcomes()).toBe(0);
+      // Consuming, but not storing: not ready, so a probe or a balancer sees it.
+      expect(sink.ready()).toBe(false);
 
       await clickhouse.client.command({ query: 'RENAME TABLE posguard.card_outcomes_away TO posguard.card_outcomes' });
       await waitFor('every outcome stored and committed', async () => (await committedOutcomes()) === outcomes.length, 60_000);
       expect(await storedOutcomes()).toBe(outcomes.length);
+      expect(sink.ready()).toBe(true);
     } finally {
       await sink.stop();
     }
