@@ -4,49 +4,27 @@
  * (19,000 rejections of one request became 775 rows). On the embedded platform with the real
  * ClickHouse engine (chDB).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectClickHouse, type ClickHouseTarget } from '../../services/core/clickhouse/client.ts';
-import { migrate } from '../../services/core/clickhouse/migrations.ts';
+import { describe, expect, it } from 'vitest';
 import { loadSchemaCatalog } from '../../services/core/codec/schema-catalog.ts';
 import { topics } from '../../services/core/codec/topics.ts';
-import { loadConfig } from '../../services/core/config/config.ts';
-import { createLogger } from '../../services/core/observability/logging.ts';
 import { createMetrics } from '../../services/core/observability/metrics.ts';
 import { buildIngestApp } from '../../services/ingest/app.ts';
-import { connectPlatform, type Platform } from '../../services/pipeline/platform.ts';
 import { runSink } from '../../services/sink/service.ts';
+import { embeddedSinkWorld } from '../support/embedded-sink.ts';
 import { waitFor } from '../support/wait.ts';
 
-const dataDir = mkdtempSync(join(tmpdir(), 'posguard-http-letters-'));
-const logger = createLogger({ level: 'silent', name: 'http-dead-letters' });
+const { logger, clickhouse, platform } = embeddedSinkWorld('http-dead-letters');
 const key = 'http-letters-key-0123456789';
 const rejected = 3000;
-let clickhouse: ClickHouseTarget;
-let platform: Platform;
-
-beforeAll(async () => {
-  clickhouse = await connectClickHouse({ clickhouseUrl: undefined, dataDir });
-  await migrate(clickhouse.client, { database: 'posguard' });
-  platform = await connectPlatform(loadConfig({}), logger);
-});
-
-afterAll(async () => {
-  await platform?.transport.close();
-  await clickhouse?.client.close();
-  rmSync(dataDir, { recursive: true, force: true });
-});
 
 describe('dead letters of HTTP ingest in ClickHouse', () => {
   it('keeps each rejected record of one request as a row of its own', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     const app = buildIngestApp({
-      producer: await platform.transport.producer(), serdes: platform.serdes, catalog: loadSchemaCatalog(), apiKeys: new Map([['acq-eu-01', key]]),
+      producer: await platform().transport.producer(), serdes: platform().serdes, catalog: loadSchemaCatalog(), apiKeys: new Map([['acq-eu-01', key]]),
       logger, metrics, ratePerAcquirer: 10_000,
     });
-    const sink = await runSink({ transport: platform.transport, serdes: platform.serdes, clickhouse: clickhouse.client, database: 'posguard', logger, metrics, batchRecords: 1000, flushMs: 50 });
+    const sink = await runSink({ transport: platform().transport, serdes: platform().serdes, clickhouse: clickhouse().client, database: 'posguard', logger, metrics, batchRecords: 1000, flushMs: 50 });
     try {
       // A batch of nonsense: numbers where authorisations belong, all rejected within the same few milliseconds.
       const response = await app.inject({
@@ -55,10 +33,10 @@ describe('dead letters of HTTP ingest in ClickHouse', () => {
       });
       expect(response.json()).toMatchObject({ accepted: 0, rejected });
       // Keyed by their letter ids: spread over the partitions, not all on one.
-      const perPartition = (await platform.transport.admin.endOffsets(topics.deadLetters)).map((p) => p.offset);
+      const perPartition = (await platform().transport.admin.endOffsets(topics.deadLetters)).map((p) => p.offset);
       expect(perPartition.reduce((a, b) => a + b, 0)).toBe(rejected);
       expect(perPartition.every((n) => n > 0)).toBe(true);
-      const stored = async () => Number((await (await clickhouse.client.query({
+      const stored = async () => Number((await (await clickhouse().client.query({
         query: "SELECT count() AS n FROM posguard.dead_letters FINAL WHERE service = 'ingest'", format: 'JSONEachRow',
       })).json<{ n: string }>())[0]!.n);
       await waitFor('every rejection stored', async () => (await stored()) >= rejected, 60_000);

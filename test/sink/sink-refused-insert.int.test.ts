@@ -3,27 +3,17 @@
  * the sink says it is not ready, and once ClickHouse accepts again every record is stored. On the embedded platform (in-process
  * log) with the real ClickHouse engine (chDB); the refusal is real too: the table is renamed away.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectClickHouse, type ClickHouseTarget } from '../../services/core/clickhouse/client.ts';
-import { migrate } from '../../services/core/clickhouse/migrations.ts';
+import { describe, expect, it } from 'vitest';
 import { topics } from '../../services/core/codec/topics.ts';
-import { loadConfig } from '../../services/core/config/config.ts';
-import { createLogger } from '../../services/core/observability/logging.ts';
 import { createMetrics, type Metrics } from '../../services/core/observability/metrics.ts';
 import type { StreamRecord } from '../../services/generator/stream.ts';
 import { produceStream } from '../../services/generator/acquirer.ts';
-import { connectPlatform, type Platform } from '../../services/pipeline/platform.ts';
 import { SINK_GROUP, runSink } from '../../services/sink/service.ts';
 import { DAY, T0, outcome } from '../detectors/world.ts';
+import { embeddedSinkWorld } from '../support/embedded-sink.ts';
 import { waitFor } from '../support/wait.ts';
 
-const dataDir = mkdtempSync(join(tmpdir(), 'posguard-sink-'));
-const logger = createLogger({ level: 'silent', name: 'sink-refused-insert' });
-let clickhouse: ClickHouseTarget;
-let platform: Platform;
+const { logger, clickhouse, platform } = embeddedSinkWorld('sink-refused-insert');
 
 const outcomes: StreamRecord[] = Array.from({ length: 12 }, (_, i) => {
   const r = outcome({ card: `tok-refused-${i}`, at: T0 + i * DAY });
@@ -31,12 +21,12 @@ const outcomes: StreamRecord[] = Array.from({ length: 12 }, (_, i) => {
 });
 
 async function storedOutcomes(): Promise<number> {
-  const [row] = await (await clickhouse.client.query({ query: 'SELECT count() AS n FROM posguard.card_outcomes FINAL', format: 'JSONEachRow' })).json<{ n: number }>();
+  const [row] = await (await clickhouse().client.query({ query: 'SELECT count() AS n FROM posguard.card_outcomes FINAL', format: 'JSONEachRow' })).json<{ n: number }>();
   return Number(row!.n);
 }
 
 async function committedOutcomes(): Promise<number> {
-  const committed = await platform.transport.admin.committedOffsets(SINK_GROUP, topics.cardOutcomes);
+  const committed = await platform().transport.admin.committedOffsets(SINK_GROUP, topics.cardOutcomes);
   return committed.reduce((n, c) => n + Math.max(0, c.offset), 0);
 }
 
@@ -45,35 +35,23 @@ async function refusals(metrics: Metrics): Promise<number> {
   return metric.values.reduce((n, v) => n + v.value, 0);
 }
 
-beforeAll(async () => {
-  clickhouse = await connectClickHouse({ clickhouseUrl: undefined, dataDir });
-  await migrate(clickhouse.client, { database: 'posguard' });
-  platform = await connectPlatform(loadConfig({}), logger);
-});
-
-afterAll(async () => {
-  await platform?.transport.close();
-  await clickhouse?.client.close();
-  rmSync(dataDir, { recursive: true, force: true });
-});
-
 describe('the sink when ClickHouse refuses a batch', () => {
   it('keeps the rows and their offsets until ClickHouse accepts them, then stores every record once', async () => {
-    await clickhouse.client.command({ query: 'RENAME TABLE posguard.card_outcomes TO posguard.card_outcomes_away' });
+    await clickhouse().client.command({ query: 'RENAME TABLE posguard.card_outcomes TO posguard.card_outcomes_away' });
     const metrics = createMetrics({ defaultMetrics: false });
     const sink = await runSink({
-      transport: platform.transport, serdes: platform.serdes, clickhouse: clickhouse.client, database: 'posguard', logger, metrics,
+      transport: platform().transport, serdes: platform().serdes, clickhouse: clickhouse().client, database: 'posguard', logger, metrics,
       batchRecords: 5, flushMs: 50,
     });
     try {
-      await produceStream(outcomes, await platform.transport.producer(), platform.serdes);
+      await produceStream(outcomes, await platform().transport.producer(), platform().serdes);
 
       await waitFor('ClickHouse to refuse a few inserts', async () => (await refusals(metrics)) >= 3, 20_000);
       expect(await committedOutcomes()).toBe(0);
       // Consuming, but not storing: not ready, so a probe or a balancer sees it.
       expect(sink.ready()).toBe(false);
 
-      await clickhouse.client.command({ query: 'RENAME TABLE posguard.card_outcomes_away TO posguard.card_outcomes' });
+      await clickhouse().client.command({ query: 'RENAME TABLE posguard.card_outcomes_away TO posguard.card_outcomes' });
       await waitFor('every outcome stored and committed', async () => (await committedOutcomes()) === outcomes.length, 60_000);
       expect(await storedOutcomes()).toBe(outcomes.length);
       expect(sink.ready()).toBe(true);
