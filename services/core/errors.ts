@@ -24,6 +24,7 @@ export const errorCatalog = {
   POSGUARD_ERR_INPUT_REJECTED: { status: 400, retriable: false, title: 'too many lines of a recorded stream were rejected' },
   POSGUARD_ERR_PROCESSING_FAILED: { status: 500, retriable: false, title: 'a valid record could not be processed (a bug: the record is kept in the dead-letter topic)' },
   POSGUARD_ERR_INGEST_UNAUTHORISED: { status: 401, retriable: false, title: 'missing or unknown acquirer API key' },
+  POSGUARD_ERR_RECORD_CLEAR_PAN: { status: 400, retriable: false, title: 'a record produced to Kafka holds a clear card number; its dead letter keeps it masked' },
   POSGUARD_ERR_RECORD_INVALID_VALUE: { status: 400, retriable: false, title: 'a record fits its schema but a value makes no sense (the field is named)' },
   POSGUARD_ERR_INGEST_WRONG_ACQUIRER: { status: 403, retriable: false, title: 'a record names an acquirer other than the one the API key belongs to' },
   POSGUARD_ERR_INGEST_INVALID: { status: 400, retriable: false, title: 'the request body is not valid' },

@@ -12,6 +12,7 @@ import type { AuthorisationEvent, MerchantProfile, TerminalProfile } from '../co
 import type { Logger } from '../core/observability/logging.ts';
 import type { Metrics } from '../core/observability/metrics.ts';
 import { PosguardError } from '../core/errors.ts';
+import { refuseClearPans } from '../core/pan.ts';
 import { authorisationErrors } from '../core/semantic-validation.ts';
 import { runStage, type RunningStage, type StageProcessor } from '../core/service/stage-runner.ts';
 import type { Consumer, Transport } from '../core/transport/port.ts';
@@ -80,6 +81,7 @@ export async function runEnricher(deps: {
       return {
         accept(_topic, value) {
           const authorisation = value as AuthorisationEvent;
+          refuseClearPans(authorisation, topics.authorisations);
           // Records produced straight to Kafka meet the same rules as HTTP's; a refusal is dead-lettered.
           const fieldErrors = authorisationErrors(authorisation, deps.eventTimeMaxAheadMs === undefined ? {} : { now: Date.now(), maxAheadMs: deps.eventTimeMaxAheadMs });
           if (fieldErrors.length > 0) {

@@ -25,7 +25,7 @@ import { authorisationErrors } from '../core/semantic-validation.ts';
 import type { OutgoingRecord, Producer } from '../core/transport/port.ts';
 import { openApiDocument } from './openapi.ts';
 import { RecentIds } from './recent-ids.ts';
-import { findClearPan, maskClearPans } from './pan.ts';
+import { findClearPan, maskClearPans } from '../core/pan.ts';
 
 export interface IngestDeps {
   readonly producer: Producer;

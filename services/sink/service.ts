@@ -11,6 +11,7 @@ import type { Serdes } from '../core/codec/serde.ts';
 import { topics } from '../core/codec/topics.ts';
 import type { Logger } from '../core/observability/logging.ts';
 import type { Metrics } from '../core/observability/metrics.ts';
+import { refuseClearPans } from '../core/pan.ts';
 import { deadLetterOf } from '../core/service/dead-letter.ts';
 import type { Producer, TopicPartitionOffset, Transport } from '../core/transport/port.ts';
 import { rowOf, tableOfTopic } from './rows.ts';
@@ -129,11 +130,14 @@ export async function runSink(deps: SinkDeps): Promise<RunningSink> {
     for (const record of batch.records) {
       try {
         if (record.value === null) continue; // compaction tombstone: nothing to store
-        list.push(rowOf(batch.topic, serde.decode(record.value)));
+        const value = serde.decode(record.value);
+        // Dead letters were masked where they were made; anything else produced to Kafka may hold a clear PAN.
+        if (batch.topic !== topics.deadLetters) refuseClearPans(value, batch.topic);
+        list.push(rowOf(batch.topic, value));
       } catch (error) {
         const letter = deadLetterOf(service, record, error);
         deadLettered.inc({ service, topic: batch.topic, code: letter.errorCode });
-        dead.push({ key: record.key, value: serdes.forTopic(topics.deadLetters).encode(letter), timestamp: record.timestamp });
+        dead.push({ key: record.key === null ? null : letter.originalKey, value: serdes.forTopic(topics.deadLetters).encode(letter), timestamp: record.timestamp });
       }
     }
     // At-least-once like the rows: dead letters are keyed by source offset, so a resent one collapses.

@@ -195,7 +195,8 @@ export async function runStage(deps: StageRunnerDeps, stage: StageProcessor): Pr
         const letter = deadLetterOf(service, record, error);
         deadLettered.inc({ service, topic: batch.topic, code: letter.errorCode });
         logger.warn({ topic: batch.topic, partition: record.partition, offset: record.offset, code: letter.errorCode }, letter.errorMessage);
-        dead.push({ key: record.key, value: serdes.forTopic(topics.deadLetters).encode(letter), timestamp: record.timestamp });
+        // The letter's key: the original, unless it had to be masked.
+        dead.push({ key: record.key === null ? null : letter.originalKey, value: serdes.forTopic(topics.deadLetters).encode(letter), timestamp: record.timestamp });
       }
     }
     return dead;

@@ -1,0 +1,90 @@
+/**
+ * Clear card numbers (PANs) must never be stored or logged. A PAN here is 13–19 digits,
+ * optionally grouped by spaces or dashes, that passes the Luhn check: what a mistaken client
+ * would put where a token belongs. An identifier field is a PAN when its whole value is one; free
+ * text (a value with spaces, such as a note) is searched for PANs inside it. Inside any value (a
+ * JSON number too), a run of 15–19 digits glued to other characters
+ * (`m-4111111111111111`, `PAN:4111…`) is a PAN when it starts as the card schemes' numbers do (2–6)
+ * and passes the Luhn check; shorter runs (timestamps are 13 digits) are left alone, since one in
+ * ten random digit strings passes Luhn.
+ */
+import { PosguardError } from './errors.ts';
+
+const candidate = /(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)/g;
+const wholeValue = /^(?:\d[ -]?){12,18}\d$/;
+const gluedRun = /(?<!\d)[2-6]\d{14,18}(?!\d)/g;
+
+function luhn(digits: string): boolean {
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
+    if (i % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+function pansIn(text: string): string[] {
+  const found = /\s/.test(text.trim()) ? [...text.matchAll(candidate)].map((m) => m[0]) : wholeValue.test(text) ? [text] : [];
+  const glued = gluedPans(text).filter((run) => !found.some((f) => f.includes(run)));
+  return [...found, ...glued.filter((m) => !found.includes(m))].filter((m) => luhn(m.replace(/[ -]/g, '')));
+}
+
+/** Runs of digits shaped like a card scheme's number (timestamps and amounts are not: numbers are read this way only). */
+function gluedPans(text: string): string[] {
+  return [...text.matchAll(gluedRun)].map((m) => m[0]).filter(luhn);
+}
+
+/** The path of the first field (string or number) holding a clear PAN, if any. */
+export function findClearPan(value: unknown, path = ''): string | undefined {
+  // Bytes are opaque (a dead letter's original value is already masked at its source).
+  if (Buffer.isBuffer(value)) return undefined;
+  if (typeof value === 'string') return pansIn(value).length > 0 ? path || '(body)' : undefined;
+  if (typeof value === 'number' || typeof value === 'bigint') return gluedPans(String(value)).length > 0 ? path || '(body)' : undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = findClearPan(value[i], `${path}[${i}]`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (value !== null && typeof value === 'object') {
+    for (const [key, v] of Object.entries(value)) {
+      const found = findClearPan(v, path === '' ? key : `${path}.${key}`);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Refuses a record produced straight to Kafka that holds a clear PAN: it must not reach the tables.
+ * The error carries the record masked, for its dead letter (the original bytes would hold the PAN).
+ */
+export function refuseClearPans(value: unknown, topic: string): void {
+  const path = findClearPan(value);
+  if (path === undefined) return;
+  throw new PosguardError('POSGUARD_ERR_RECORD_CLEAR_PAN', `${topic}: a clear card number was found in ${path}; the record is kept masked in the dead letters`, {
+    topic, fieldErrors: [{ path, message: 'looks like a clear card number; send the token' }],
+    maskedValue: Buffer.from(JSON.stringify(maskClearPans(value), (_key, v: unknown) => (typeof v === 'bigint' ? String(v) : v))),
+  });
+}
+
+/** A copy with every clear PAN replaced by its first six and last four digits around asterisks. */
+export function maskClearPans(value: unknown): unknown {
+  if ((typeof value === 'number' || typeof value === 'bigint') && gluedPans(String(value)).length > 0) return maskClearPans(String(value));
+  if (typeof value === 'string') {
+    let masked = value;
+    for (const pan of pansIn(value)) {
+      const digits = pan.replace(/[ -]/g, '');
+      masked = masked.replace(pan, `${digits.slice(0, 6)}${'*'.repeat(digits.length - 10)}${digits.slice(-4)}`);
+    }
+    return masked;
+  }
+  if (Array.isArray(value)) return value.map(maskClearPans);
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskClearPans(v)]));
+  return value;
+}
