@@ -14,6 +14,7 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { fromJsonForm } from '../core/codec/json-form.ts';
 import type { SchemaCatalog } from '../core/codec/schema-catalog.ts';
+import type { ApiKey } from '../core/config/config.ts';
 import type { Serdes } from '../core/codec/serde.ts';
 import { topics } from '../core/codec/topics.ts';
 import { errorCatalog, type ErrorCode } from '../core/errors.ts';
@@ -31,7 +32,7 @@ export interface IngestDeps {
   readonly producer: Producer;
   readonly serdes: Serdes;
   readonly catalog: SchemaCatalog;
-  readonly apiKeys: ReadonlyMap<string, string>;
+  readonly apiKeys: readonly ApiKey[];
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly readiness?: readonly ReadinessCheck[];
@@ -68,7 +69,7 @@ function problem(reply: FastifyReply, code: ErrorCode, message: string, extra: R
 
 export function buildIngestApp(deps: IngestDeps) {
   const app = buildServiceApp({ service: 'ingest', logger: deps.logger, metrics: deps.metrics, readiness: deps.readiness, bodyLimit: deps.bodyLimitBytes ?? 5 * 1024 * 1024 });
-  const keyDigests = [...deps.apiKeys].map(([acquirerId, key]) => ({ acquirerId, digest: digest(key) }));
+
   const recent = new RecentIds(1_000_000);
   const rate = deps.ratePerAcquirer ?? 20_000;
   const buckets = new Map<string, { tokens: number; at: number }>();
@@ -83,7 +84,7 @@ export function buildIngestApp(deps: IngestDeps) {
     if (typeof given !== 'string' || given.length === 0) return undefined;
     const candidate = digest(given);
     let found: string | undefined;
-    for (const k of keyDigests) if (timingSafeEqual(candidate, k.digest) && found === undefined) found = k.acquirerId;
+    for (const k of deps.apiKeys) if (timingSafeEqual(candidate, k.sha256) && found === undefined) found = k.acquirerId;
     return found;
   }
 

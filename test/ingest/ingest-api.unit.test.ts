@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSchemaCatalog, schemasDir } from '../../services/core/codec/schema-catalog.ts';
@@ -5,6 +6,7 @@ import { createInProcessSchemaRegistry } from '../../services/core/codec/schema-
 import { registerSerdes, type Serdes } from '../../services/core/codec/serde.ts';
 import { topics } from '../../services/core/codec/topics.ts';
 import { createLogger } from '../../services/core/observability/logging.ts';
+import { loadConfig } from '../../services/core/config/config.ts';
 import { createMetrics } from '../../services/core/observability/metrics.ts';
 import type { DeadLetter } from '../../services/core/records.ts';
 import { ensureTopics } from '../../services/core/service/topology.ts';
@@ -25,7 +27,7 @@ beforeAll(async () => {
   await ensureTopics(transport.admin, 3, 604_800_000);
   serdes = await registerSerdes(createInProcessSchemaRegistry(), loadSchemaCatalog());
   app = buildIngestApp({
-    producer: await transport.producer(), serdes, catalog: loadSchemaCatalog(), apiKeys: new Map([['acq-eu-01', key]]),
+    producer: await transport.producer(), serdes, catalog: loadSchemaCatalog(), apiKeys: loadConfig({ POSGUARD_API_KEYS: `acq-eu-01:${key}` }).apiKeys,
     logger: createLogger({ level: 'silent' }), metrics: createMetrics({ defaultMetrics: false }), ratePerAcquirer: 50, bodyLimitBytes: 64 * 1024,
   });
 });
@@ -63,7 +65,7 @@ describe('HTTP ingest', () => {
 
   it('keeps one acquirer\'s ids apart from another\'s: a record with an id another acquirer sent first is still written', async () => {
     const other = buildIngestApp({
-      producer: await transport.producer(), serdes, catalog: loadSchemaCatalog(), apiKeys: new Map([['acq-eu-01', key], ['acq-eu-02', `${key}-2`]]),
+      producer: await transport.producer(), serdes, catalog: loadSchemaCatalog(), apiKeys: loadConfig({ POSGUARD_API_KEYS: `acq-eu-01:${key},acq-eu-02:${key}-2` }).apiKeys,
       logger: createLogger({ level: 'silent' }), metrics: createMetrics({ defaultMetrics: false }), ratePerAcquirer: 50, bodyLimitBytes: 64 * 1024,
     });
     const send = (acquirerId: string, apiKey: string) => other.inject({
@@ -129,6 +131,24 @@ describe('HTTP ingest', () => {
   it('answers 413 over the body size limit', async () => {
     const response = await post({ ...example, eventId: 'big', mcc: 'x'.repeat(100 * 1024) });
     expect(response.statusCode).toBe(413);
+  });
+
+  it('takes a key configured by its SHA-256 digest, and an acquirer\'s old and new keys side by side during a rotation', async () => {
+    const [oldKey, newKey] = ['acquirer-old-key-0123456789', 'acquirer-new-key-0123456789'];
+    const digestOf = (k: string) => createHash('sha256').update(k).digest('hex');
+    const rotating = buildIngestApp({
+      producer: await transport.producer(), serdes, catalog: loadSchemaCatalog(),
+      apiKeys: loadConfig({ POSGUARD_API_KEYS: `acq-eu-01:sha256:${digestOf(oldKey)}, acq-eu-01:sha256:${digestOf(newKey)}` }).apiKeys,
+      logger: createLogger({ level: 'silent' }), metrics: createMetrics({ defaultMetrics: false }), ratePerAcquirer: 50,
+    });
+    const send = (apiKey: string) => rotating.inject({
+      method: 'POST', url: '/v1/authorisations', headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
+      payload: JSON.stringify({ ...example, eventId: `rotation-${apiKey}` }),
+    });
+    expect((await send(oldKey)).statusCode).toBe(202);
+    expect((await send(newKey)).statusCode).toBe(202);
+    expect((await send(digestOf(oldKey))).statusCode).toBe(401);
+    await rotating.close();
   });
 
   it('serves an OpenAPI document derived from the Avro schemas at /docs', async () => {

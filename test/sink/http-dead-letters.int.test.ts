@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadSchemaCatalog } from '../../services/core/codec/schema-catalog.ts';
 import { topics } from '../../services/core/codec/topics.ts';
+import { loadConfig } from '../../services/core/config/config.ts';
 import { createMetrics } from '../../services/core/observability/metrics.ts';
 import { buildIngestApp } from '../../services/ingest/app.ts';
 import { runSink } from '../../services/sink/service.ts';
@@ -21,7 +22,7 @@ describe('dead letters of HTTP ingest in ClickHouse', () => {
   it('keeps each rejected record of one request as a row of its own', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     const app = buildIngestApp({
-      producer: await platform().transport.producer(), serdes: platform().serdes, catalog: loadSchemaCatalog(), apiKeys: new Map([['acq-eu-01', key]]),
+      producer: await platform().transport.producer(), serdes: platform().serdes, catalog: loadSchemaCatalog(), apiKeys: loadConfig({ POSGUARD_API_KEYS: `acq-eu-01:${key}` }).apiKeys,
       logger, metrics, ratePerAcquirer: 10_000,
     });
     const sink = await runSink({ transport: platform().transport, serdes: platform().serdes, clickhouse: clickhouse().client, database: 'posguard', logger, metrics, batchRecords: 1000, flushMs: 50 });

@@ -3,6 +3,7 @@
  * table below, and fails fast with an error that names every bad variable. The result is frozen:
  * nothing reads process.env after this.
  */
+import { createHash } from 'node:crypto';
 import { PosguardError } from '../errors.ts';
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -26,7 +27,7 @@ export interface PosguardConfig {
   /** Distinguishes instances of one service: consumer client ids and transactional ids. */
   readonly instanceId: string;
   /** Acquirer API keys for HTTP ingest, acquirerId → key. */
-  readonly apiKeys: ReadonlyMap<string, string>;
+  readonly apiKeys: readonly ApiKey[];
   readonly sinkBatchRecords: number;
   readonly sinkFlushMs: number;
   /** How long a caught-up input partition stays silent before it stops holding event time back. */
@@ -118,15 +119,27 @@ const boundedInteger = (min: number, max: number): Parser<number> => (raw) => {
   return value;
 };
 
-/** `acquirerId:key,acquirerId:key`; keys of at least 16 characters. */
-const parseApiKeys: Parser<ReadonlyMap<string, string>> = (raw) => {
-  const keys = new Map<string, string>();
+/** An acquirer's API key, as the SHA-256 digest of the key: the key itself need not be kept. */
+export interface ApiKey {
+  readonly acquirerId: string;
+  readonly sha256: Buffer;
+}
+
+/**
+ * `acquirerId:sha256:<64 hex digits>` (the digest of the key) or `acquirerId:<key>` (16+ characters),
+ * comma-separated. An acquirer may have several (two during a rotation).
+ */
+const parseApiKeys: Parser<readonly ApiKey[]> = (raw) => {
+  const keys: ApiKey[] = [];
   for (const entry of raw.split(',').map((e) => e.trim()).filter((e) => e !== '')) {
     const at = entry.indexOf(':');
-    const acquirer = entry.slice(0, at);
-    const key = entry.slice(at + 1);
-    if (at <= 0 || key.length < 16) throw new InvalidValue(`entries must be acquirerId:key with a key of 16+ characters (entry ${keys.size + 1})`);
-    keys.set(acquirer, key);
+    const acquirerId = entry.slice(0, at);
+    const secret = entry.slice(at + 1);
+    const digest = /^sha256:([0-9a-fA-F]{64})$/.exec(secret);
+    if (at <= 0 || (digest === null && secret.length < 16)) {
+      throw new InvalidValue(`entries must be acquirerId:sha256:<64 hex digits> or acquirerId:key with a key of 16+ characters (entry ${keys.length + 1})`);
+    }
+    keys.push({ acquirerId, sha256: digest !== null ? Buffer.from(digest[1]!, 'hex') : createHash('sha256').update(secret).digest() });
   }
   return keys;
 };
@@ -206,7 +219,7 @@ export const configVariables = [
   variable({
     name: 'POSGUARD_API_KEYS',
     key: 'apiKeys',
-    doc: 'HTTP ingest credentials: comma-separated acquirerId:key pairs (keys of 16+ characters), sent as the x-api-key header. Unset: ingest rejects every request with 401.',
+    doc: 'HTTP ingest credentials, sent as the x-api-key header: comma-separated entries acquirerId:sha256:<hex SHA-256 of the key> (so the configuration need not hold the key: `printf %s "$KEY" | sha256sum`) or acquirerId:key (16+ characters). An acquirer may have two entries while its key is rotated: both are accepted until the old one is removed. Unset: ingest rejects every request with 401.',
     defaultValue: '',
     parse: parseApiKeys,
   }),

@@ -38,6 +38,8 @@ describe('configuration from the environment', () => {
     ['PORT', { PORT: '70000' }, 'outside 0–65535'],
     ['LOG_LEVEL', { LOG_LEVEL: 'loud' }, 'is not one of'],
     ['CLICKHOUSE_DATABASE', { CLICKHOUSE_DATABASE: 'pos-guard' }, 'not a plain identifier'],
+    ['POSGUARD_API_KEYS', { POSGUARD_API_KEYS: 'acq-1:short' }, 'key of 16+ characters (entry 1)'],
+    ['POSGUARD_API_KEYS', { POSGUARD_API_KEYS: 'acq-1:sha256:abc' }, 'sha256:<64 hex digits>'],
   ])('stops on a malformed %s and names it', (variable, env, problem) => {
     const error = failure(env);
     expect(error.message).toContain(`${variable}: `);
