@@ -22,6 +22,7 @@ export const errorCatalog = {
   POSGUARD_ERR_CLICKHOUSE_QUERY_FAILED: { status: 400, retriable: false, title: 'ClickHouse refused the query (syntax, unknown table, or a write on the read-only endpoint)' },
   POSGUARD_ERR_CLICKHOUSE_ENGINE_BUSY: { status: 503, retriable: true, title: 'another process holds the embedded ClickHouse data directory' },
   POSGUARD_ERR_INPUT_REJECTED: { status: 400, retriable: false, title: 'too many lines of a recorded stream were rejected' },
+  POSGUARD_ERR_REQUEST_FAILED: { status: 500, retriable: true, title: 'a request failed on the service\'s side (a bug); the service logged it' },
   POSGUARD_ERR_PROCESSING_FAILED: { status: 500, retriable: false, title: 'a valid record could not be processed (a bug: the record is kept in the dead-letter topic)' },
   POSGUARD_ERR_INGEST_UNAUTHORISED: { status: 401, retriable: false, title: 'missing or unknown acquirer API key' },
   POSGUARD_ERR_RECORD_CLEAR_PAN: { status: 400, retriable: false, title: 'a record produced to Kafka holds a clear card number; its dead letter keeps it masked' },

@@ -62,6 +62,21 @@ const routes: readonly Route[] = [
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
+/** How deep a request body may nest: a record with its arrays and nested records is far shallower. */
+const maxDepth = 32;
+
+/** Whether a parsed JSON value nests deeper than `limit` (iteratively: the point is not to recurse). */
+function deeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= limit) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 function problem(reply: FastifyReply, code: ErrorCode, message: string, extra: Record<string, unknown> = {}) {
   reply.code(errorCatalog[code].status);
   return { error: code, message, ...extra };
@@ -108,6 +123,8 @@ export function buildIngestApp(deps: IngestDeps) {
       const body = request.body;
       const items: unknown[] = Array.isArray(body) ? body : [body];
       if (items.length === 0 || body === undefined || body === null) return problem(reply, 'POSGUARD_ERR_INGEST_INVALID', 'the body must be one record or a non-empty array of records');
+      // Records are a few levels deep; a body nested thousands deep would overflow the stack of every check below.
+      if (deeperThan(body, maxDepth)) return problem(reply, 'POSGUARD_ERR_INGEST_INVALID', `the body is nested deeper than ${maxDepth} levels; records are not`);
       // A key speaks for its acquirer only: a request naming another one is refused whole, nothing written.
       const foreign = items.flatMap((item, index) => {
         const named = item !== null && typeof item === 'object' ? (item as Record<string, unknown>).acquirerId : undefined;

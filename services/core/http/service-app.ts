@@ -29,6 +29,18 @@ export function buildServiceApp(deps: ServiceAppDeps) {
   // Per-request log lines would dominate the logs at acquirer rates; metrics count requests instead.
   const app = Fastify({ loggerInstance: deps.logger, bodyLimit: deps.bodyLimit ?? 1024 * 1024, logController: new LogController({ disableRequestLogging: true }) });
 
+  // A client's mistake (4xx) is answered as Fastify words it; anything else is a fault of ours: it is
+  // logged with its stack, and the answer carries a stable code and no internals.
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status < 500) {
+      reply.code(status).send({ error: error.code ?? 'POSGUARD_ERR_INGEST_INVALID', message: error.message });
+      return;
+    }
+    request.log.error({ err: error, url: request.url }, 'request failed');
+    reply.code(500).send({ error: 'POSGUARD_ERR_REQUEST_FAILED', message: 'the request failed on our side; it is logged' });
+  });
+
   app.get('/healthz', async () => ({ status: 'ok', service: deps.service }));
 
   app.get('/readyz', async (_request, reply) => {
