@@ -38,26 +38,48 @@ function gluedPans(text: string): string[] {
   return [...text.matchAll(gluedRun)].map((m) => m[0]).filter(luhn);
 }
 
-/** The path of the first field (string or number) holding a clear PAN, if any. */
-export function findClearPan(value: unknown, path = ''): string | undefined {
+/**
+ * Whether a text has the 13 digits a PAN needs. Most values (ids, tokens, codes) do not: this cheap
+ * count spares them the regular expressions, since every record the enricher and the sink take is
+ * scanned.
+ */
+function mayHoldPan(text: string): boolean {
+  let digits = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57 && ++digits >= 13) return true;
+  }
+  return false;
+}
+
+/** The path (as segments) of the first field holding a clear PAN; the path is only built for a find. */
+function panAt(value: unknown): (string | number)[] | undefined {
+  if (typeof value === 'string') return mayHoldPan(value) && pansIn(value).length > 0 ? [] : undefined;
+  // A number needs 15 digits to be shaped like a PAN (timestamps and amounts are shorter).
+  if (typeof value === 'number') return value >= 1e14 && gluedPans(String(value)).length > 0 ? [] : undefined;
+  if (typeof value === 'bigint') return gluedPans(String(value)).length > 0 ? [] : undefined;
   // Bytes are opaque (a dead letter's original value is already masked at its source).
-  if (Buffer.isBuffer(value)) return undefined;
-  if (typeof value === 'string') return pansIn(value).length > 0 ? path || '(body)' : undefined;
-  if (typeof value === 'number' || typeof value === 'bigint') return gluedPans(String(value)).length > 0 ? path || '(body)' : undefined;
+  if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return undefined;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const found = findClearPan(value[i], `${path}[${i}]`);
-      if (found !== undefined) return found;
+      const found = panAt(value[i]);
+      if (found !== undefined) return [i, ...found];
     }
     return undefined;
   }
-  if (value !== null && typeof value === 'object') {
-    for (const [key, v] of Object.entries(value)) {
-      const found = findClearPan(v, path === '' ? key : `${path}.${key}`);
-      if (found !== undefined) return found;
-    }
+  for (const key in value) {
+    const found = panAt((value as Record<string, unknown>)[key]);
+    if (found !== undefined) return [key, ...found];
   }
   return undefined;
+}
+
+/** The path of the first field (string or number) holding a clear PAN, if any (`(body)` for the value itself). */
+export function findClearPan(value: unknown): string | undefined {
+  const segments = panAt(value);
+  if (segments === undefined) return undefined;
+  if (segments.length === 0) return '(body)';
+  return segments.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
 }
 
 /**
