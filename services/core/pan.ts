@@ -3,16 +3,17 @@
  * optionally grouped by spaces or dashes, that passes the Luhn check: what a mistaken client
  * would put where a token belongs. An identifier field is a PAN when its whole value is one; free
  * text (a value with spaces, such as a note) is searched for PANs inside it. Inside any value (a
- * JSON number too), a run of 15–19 digits glued to other characters
- * (`m-4111111111111111`, `PAN:4111…`) is a PAN when it starts as the card schemes' numbers do (2–6)
- * and passes the Luhn check; shorter runs (timestamps are 13 digits) are left alone, since one in
- * ten random digit strings passes Luhn.
+ * JSON number too), a run of 15–19 digits set off by punctuation (`m-4111111111111111`,
+ * `PAN:4111…`) is a PAN when it starts as the card schemes' numbers do (2–6) and passes the Luhn
+ * check. Shorter runs (timestamps are 13 digits) are left alone, since one in ten random digit
+ * strings passes Luhn, and so are runs touching letters: a hex token (`tok_c485006660019762`) holds
+ * such runs by chance (seen in the generator's stream).
  */
 import { PosguardError } from './errors.ts';
 
 const candidate = /(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)/g;
 const wholeValue = /^(?:\d[ -]?){12,18}\d$/;
-const gluedRun = /(?<!\d)[2-6]\d{14,18}(?!\d)/g;
+const gluedRun = /(?<![A-Za-z0-9])[2-6]\d{14,18}(?![A-Za-z0-9])/g;
 
 function luhn(digits: string): boolean {
   let sum = 0;
