@@ -1,0 +1,96 @@
+/**
+ * The broker stopped for 20 seconds mid-stream and started again, under the running services. The
+ * test runs a Kafka broker of its own (same code as the native stack, on free loopback ports, in a
+ * directory of its own), so stopping it disturbs no other test file. The enricher and the detectors
+ * run as processes against it and must come through without a restart: alerts equal the embedded
+ * run's, every group drains, and each service is ready again.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { stackDown, stackLayout, stackUp, type StackLayout } from '../../infra/local/stack.ts';
+import { loadSchemaCatalog } from '../../services/core/codec/schema-catalog.ts';
+import { createConfluentSchemaRegistry } from '../../services/core/codec/schema-registry.ts';
+import { registerSerdes, type Serdes } from '../../services/core/codec/serde.ts';
+import { topics } from '../../services/core/codec/topics.ts';
+import { createLogger } from '../../services/core/observability/logging.ts';
+import type { FraudAlert } from '../../services/core/records.ts';
+import { createKafkaTransport } from '../../services/core/transport/kafka/kafka-transport.ts';
+import type { Transport } from '../../services/core/transport/port.ts';
+import { detectorGroupId, detectorStages } from '../../services/detectors/service.ts';
+import { ENRICHER_GROUP } from '../../services/enricher/service.ts';
+import { produceStream } from '../../services/generator/acquirer.ts';
+import { defaultGeneratorOptions, generateStream } from '../../services/generator/stream.ts';
+import { totalLag } from '../../services/pipeline/drain.ts';
+import { embeddedAlerts, readTopic } from '../support/reference-run.ts';
+import { freePort, saveServiceLogs, startService, stopService, waitForQuietGroups, type ServiceProcess } from '../support/service-process.ts';
+import { waitFor } from '../support/wait.ts';
+
+const { schemaRegistryUrl } = inject('endpoints');
+const logger = createLogger({ level: 'error', name: 'broker-restart' });
+const stateDir = mkdtempSync(join(tmpdir(), 'posguard-own-broker-'));
+const logDir = join(tmpdir(), 'posguard-broker-restart-logs');
+const partitionIdleMs = 1000;
+const outageMs = 20_000;
+const stream = generateStream({ ...defaultGeneratorOptions, seed: 8080, cards: 2000, merchants: 150, days: 20 });
+const groups = [ENRICHER_GROUP, ...detectorStages.map(detectorGroupId)];
+let layout: StackLayout;
+let brokers = '';
+let kafka: Transport;
+let serdes: Serdes;
+const services: ServiceProcess[] = [];
+let embeddedAlertIds: string[] = [];
+
+beforeAll(async () => {
+  layout = { ...stackLayout(), stateDir, kafkaPort: await freePort(), controllerPort: await freePort() };
+  await stackUp(layout, ['kafka']);
+  brokers = `127.0.0.1:${layout.kafkaPort}`;
+  kafka = createKafkaTransport({ brokers: [brokers], clientId: 'posguard-broker-restart-test', logger });
+  serdes = await registerSerdes(createConfluentSchemaRegistry(schemaRegistryUrl), loadSchemaCatalog());
+  embeddedAlertIds = (await embeddedAlerts(stream.records, logger)).map((a) => a.alertId).sort();
+}, 600_000);
+
+afterAll(async () => {
+  await Promise.all(services.map((s) => stopService(s, 'SIGKILL')));
+  saveServiceLogs(services, logDir);
+  await kafka?.close();
+  if (layout !== undefined) await stackDown(layout, ['kafka']);
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+describe('a broker outage under the running services', () => {
+  let alerts: FraudAlert[] = [];
+
+  it('is ridden out: the services consume again once the broker is back, without being restarted', async () => {
+    const env = { KAFKA_BROKERS: brokers, SCHEMA_REGISTRY_URL: schemaRegistryUrl, POSGUARD_PARTITION_IDLE_MS: String(partitionIdleMs), LOG_LEVEL: 'info' };
+    const started = await Promise.all([startService(['enricher'], env), startService(['detectors'], env)]);
+    services.push(...started);
+    const producer = await kafka.producer();
+    const half = Math.floor(stream.records.length / 2);
+    await produceStream(stream.records, producer, serdes, { filter: (_r, i) => i < half });
+    await waitFor('the detectors to be consuming', async () => (await totalLag(kafka, [detectorGroupId('card')])) < 5_000, 120_000);
+
+    // The broker goes away mid-stream (SIGTERM, as an operator's restart), and comes back 20 s later.
+    await stackDown(layout, ['kafka']);
+    await new Promise((resolve) => setTimeout(resolve, outageMs));
+    await stackUp(layout, ['kafka']);
+
+    await produceStream(stream.records, producer, serdes, { filter: (_r, i) => i >= half });
+    await producer.disconnect();
+    await waitForQuietGroups(kafka, groups, 6 * partitionIdleMs + 2000, 600_000);
+    for (const s of started) {
+      expect(s.child.exitCode, `${s.name} exited`).toBeNull();
+      expect((await fetch(`http://127.0.0.1:${s.port}/readyz`)).status, `${s.name} ready`).toBe(200);
+    }
+    for (const s of started) expect(await stopService(s, 'SIGTERM')).toBe(0);
+    alerts = await readTopic<FraudAlert>(kafka, serdes, topics.fraudAlerts);
+  }, 1_200_000);
+
+  it('alerts exactly what the embedded run alerts: none lost or duplicated by the outage', () => {
+    const ids = alerts.map((a) => a.alertId);
+    expect(ids.length).toBeGreaterThan(5);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect([...ids].sort()).toEqual(embeddedAlertIds);
+  });
+});
