@@ -49,6 +49,13 @@ export async function runSink(deps: SinkDeps): Promise<RunningSink> {
   const deadLettered = metrics.get('posguard_dead_letters_total');
   const batchSeconds = metrics.get('posguard_batch_duration_seconds');
   const lag = metrics.get('posguard_consumer_lag_records');
+  /**
+   * The sink's lag is what is not yet stored: the partition's end minus the committed offset (its
+   * consumed position runs ahead while ClickHouse refuses inserts, and would hide that).
+   */
+  const ends = new Map<string, { topic: string; partition: number; end: number; committed: number }>();
+  const reportLag = (p: { topic: string; partition: number; end: number; committed: number }) =>
+    lag.set({ service, topic: p.topic, partition: String(p.partition) }, Math.max(0, p.end - p.committed));
   const insertFailures = metrics.get('posguard_clickhouse_insert_failures_total');
   const rows = new Map<string, Record<string, unknown>[]>();
   const offsets = new Map<string, TopicPartitionOffset>();
@@ -94,6 +101,12 @@ export async function runSink(deps: SinkDeps): Promise<RunningSink> {
       }
       refused = false;
       await consumer.commit(commit);
+      for (const o of commit) {
+        const p = ends.get(`${o.topic}:${o.partition}`);
+        if (p === undefined) continue;
+        p.committed = o.offset;
+        reportLag(p);
+      }
       batchSeconds.observe({ service }, (performance.now() - started) / 1000);
     });
     return flushing;
@@ -146,7 +159,11 @@ export async function runSink(deps: SinkDeps): Promise<RunningSink> {
     buffered += batch.records.length;
     offsets.set(`${batch.topic}:${batch.partition}`, { topic: batch.topic, partition: batch.partition, offset: batch.nextOffset });
     consumed.inc({ service, topic: batch.topic }, batch.records.length);
-    lag.set({ service, topic: batch.topic, partition: String(batch.partition) }, Math.max(0, batch.highWatermark - batch.nextOffset));
+    const at = `${batch.topic}:${batch.partition}`;
+    const p = ends.get(at) ?? { topic: batch.topic, partition: batch.partition, end: 0, committed: batch.records[0]?.offset ?? 0 };
+    p.end = batch.highWatermark;
+    ends.set(at, p);
+    reportLag(p);
     if (buffered >= deps.batchRecords) await flushUntilAccepted(context.heartbeat);
   });
 

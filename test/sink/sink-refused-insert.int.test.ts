@@ -30,6 +30,11 @@ async function committedOutcomes(): Promise<number> {
   return committed.reduce((n, c) => n + Math.max(0, c.offset), 0);
 }
 
+async function lagOf(metrics: Metrics, topic: string): Promise<number> {
+  const metric = await metrics.registry.getSingleMetric('posguard_consumer_lag_records')!.get();
+  return metric.values.filter((v) => v.labels.topic === topic).reduce((n, v) => n + v.value, 0);
+}
+
 async function refusals(metrics: Metrics): Promise<number> {
   const metric = await metrics.registry.getSingleMetric('posguard_clickhouse_insert_failures_total')!.get();
   return metric.values.reduce((n, v) => n + v.value, 0);
@@ -48,13 +53,19 @@ describe('the sink when ClickHouse refuses a batch', () => {
 
       await waitFor('ClickHouse to refuse a few inserts', async () => (await refusals(metrics)) >= 3, 20_000);
       expect(await committedOutcomes()).toBe(0);
-      // Consuming, but not storing: not ready, so a probe or a balancer sees it.
-      expect(sink.ready()).toBe(false);
+      // Consuming, but not storing: not ready, so a probe or a balancer sees it, and the lag counts
+      // what is not stored (not what was consumed). Asserted once ClickHouse accepts again: a sink
+      // stopped while it refuses would wait for it.
+      const whileRefused = { ready: sink.ready(), lag: await lagOf(metrics, topics.cardOutcomes) };
 
       await clickhouse().client.command({ query: 'RENAME TABLE posguard.card_outcomes_away TO posguard.card_outcomes' });
+      // (Lag is known for the partitions the sink has consumed from; consumption waits meanwhile.)
+      expect(whileRefused.ready).toBe(false);
+      expect(whileRefused.lag).toBeGreaterThanOrEqual(5);
       await waitFor('every outcome stored and committed', async () => (await committedOutcomes()) === outcomes.length, 60_000);
       expect(await storedOutcomes()).toBe(outcomes.length);
       expect(sink.ready()).toBe(true);
+      expect(await lagOf(metrics, topics.cardOutcomes)).toBe(0);
     } finally {
       await sink.stop();
     }

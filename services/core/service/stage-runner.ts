@@ -418,7 +418,10 @@ export async function runStage(deps: StageRunnerDeps, stage: StageProcessor): Pr
       try {
         await new Promise<void>((resolve, reject) => {
           abandon = () => reject(new PosguardError('POSGUARD_ERR_STAGE_STOPPING', `${deps.groupId}: stopped during the rebuild of its state`, { group: deps.groupId }));
-          if (stopping.signal.aborted) abandon();
+          if (stopping.signal.aborted) {
+            abandon();
+            return;
+          }
           stopping.signal.addEventListener('abort', abandon, { once: true });
           reader.run(async (batch) => {
             if (stopping.signal.aborted) return;

@@ -224,6 +224,7 @@ export function createKafkaTransport(options: KafkaTransportOptions): Transport 
       };
     },
     async consumer(consumerOptions: ConsumerOptions): Promise<Consumer> {
+      let stopping = false;
       const consumer: KafkaConsumer = track(kafka.consumer({
         groupId: consumerOptions.groupId,
         readUncommitted: false,
@@ -231,6 +232,9 @@ export function createKafkaTransport(options: KafkaTransportOptions): Transport 
         // Bounds the records one fetch brings per partition, and so the batch size handed over.
         maxBytesPerPartition: (consumerOptions.maxBatchRecords ?? 1000) * 512,
         partitionAssigners: [coPartitionedAssigner],
+        // A crash racing a disconnect (a connection closed under a member still joining) must not
+        // bring the member back: kafkajs would reconnect after we left, and keep the process alive.
+        retry: { restartOnFailure: async () => !stopping },
       }));
       let assignment: PartitionAssignment[] = [];
       let joined = false;
@@ -245,7 +249,6 @@ export function createKafkaTransport(options: KafkaTransportOptions): Transport 
         read.clear();
         joined = true;
       });
-      let stopping = false;
       let runConfig: ConsumerRunConfig | undefined;
       const start = async () => {
         await consumer.connect();
