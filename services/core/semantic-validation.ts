@@ -1,11 +1,12 @@
 /**
- * What an authorisation must mean beyond its Avro shape, checked in one place for every way in:
+ * What a record must mean beyond its Avro shape, checked in one place for every way in:
  * HTTP ingest, the enricher (records produced straight to Kafka), replay and backtest. The schema
  * says a field is a long or a string; these rules say which longs and strings make sense to a
  * card scheme, so that nonsense (a negative purchase, a 1 MB id, a year-2100 event that would push
  * the detectors' event time forward) is refused at the door with the field named.
  */
-import type { AuthorisationEvent, FieldError } from './records.ts';
+import type { RecordKind } from './jsonl/record-kinds.ts';
+import type { AuthorisationEvent, CardOutcome, FieldError, MerchantProfile, TerminalProfile } from './records.ts';
 
 /** Identifiers: non-empty, printable, at most this many characters. */
 export const maxIdLength = 128;
@@ -45,7 +46,65 @@ export function authorisationErrors(a: AuthorisationEvent, context: SemanticCont
   else if (context.now !== undefined && a.eventTime > context.now + (context.maxAheadMs ?? 0)) {
     errors.push({ path: 'eventTime', message: `is ${Math.round((a.eventTime - context.now) / 60_000)} minutes in the future; at most ${Math.round((context.maxAheadMs ?? 0) / 60_000)} are allowed` });
   }
-  if (a.latitude !== null && !(a.latitude >= -90 && a.latitude <= 90)) errors.push({ path: 'latitude', message: `must be within -90..90, got ${a.latitude}` });
-  if (a.longitude !== null && !(a.longitude >= -180 && a.longitude <= 180)) errors.push({ path: 'longitude', message: `must be within -180..180, got ${a.longitude}` });
+  place(errors, a.latitude, a.longitude);
   return errors;
+}
+
+function place(errors: FieldError[], latitude: number | null, longitude: number | null): void {
+  if (latitude !== null && !(latitude >= -90 && latitude <= 90)) errors.push({ path: 'latitude', message: `must be within -90..90, got ${latitude}` });
+  if (longitude !== null && !(longitude >= -180 && longitude <= 180)) errors.push({ path: 'longitude', message: `must be within -180..180, got ${longitude}` });
+}
+
+function after1970(errors: FieldError[], path: string, time: number): void {
+  if (time <= 0) errors.push({ path, message: `must be after 1970-01-01, got ${time}` });
+}
+
+/** The semantic problems of a card outcome (a report of fraud, a chargeback, a lost card …). */
+export function outcomeErrors(o: CardOutcome): FieldError[] {
+  const errors: FieldError[] = [];
+  identifier(errors, 'outcomeId', o.outcomeId);
+  identifier(errors, 'cardToken', o.cardToken);
+  after1970(errors, 'reportedAt', o.reportedAt);
+  if (o.disputedEventIds.length > 1000) errors.push({ path: 'disputedEventIds', message: `must name at most 1000 authorisations, got ${o.disputedEventIds.length}` });
+  else o.disputedEventIds.forEach((id, i) => identifier(errors, `disputedEventIds[${i}]`, id));
+  return errors;
+}
+
+/** The semantic problems of a merchant profile. */
+export function merchantErrors(m: MerchantProfile): FieldError[] {
+  const errors: FieldError[] = [];
+  identifier(errors, 'merchantId', m.merchantId);
+  identifier(errors, 'acquirerId', m.acquirerId);
+  if (!/^\d{4}$/.test(m.mcc)) errors.push({ path: 'mcc', message: `must be a 4-digit merchant category code (ISO 18245), got ${JSON.stringify(m.mcc.slice(0, 8))}` });
+  if (!/^[A-Z]{2}$/.test(m.country)) errors.push({ path: 'country', message: `must be an ISO 3166-1 alpha-2 code such as DE, got ${JSON.stringify(m.country.slice(0, 8))}` });
+  place(errors, m.latitude, m.longitude);
+  if (m.utcOffsetMinutes < -720 || m.utcOffsetMinutes > 840) errors.push({ path: 'utcOffsetMinutes', message: `must be within -720..840 (UTC-12 to UTC+14), got ${m.utcOffsetMinutes}` });
+  if (m.openingHours !== null) {
+    for (const field of ['opensAtMinute', 'closesAtMinute'] as const) {
+      const minute = m.openingHours[field];
+      if (minute < 0 || minute > 1439) errors.push({ path: `openingHours.${field}`, message: `must be a minute of the day (0..1439), got ${minute}` });
+    }
+  }
+  after1970(errors, 'updatedAt', m.updatedAt);
+  return errors;
+}
+
+/** The semantic problems of a terminal profile. */
+export function terminalErrors(t: TerminalProfile): FieldError[] {
+  const errors: FieldError[] = [];
+  identifier(errors, 'terminalId', t.terminalId);
+  identifier(errors, 'merchantId', t.merchantId);
+  place(errors, t.latitude, t.longitude);
+  after1970(errors, 'updatedAt', t.updatedAt);
+  return errors;
+}
+
+/** The semantic problems of a record of any kind (`context` applies to authorisations: see SemanticContext). */
+export function recordErrors(kind: RecordKind, record: unknown, context: SemanticContext = {}): FieldError[] {
+  switch (kind) {
+    case 'authorisation': return authorisationErrors(record as AuthorisationEvent, context);
+    case 'outcome': return outcomeErrors(record as CardOutcome);
+    case 'merchant': return merchantErrors(record as MerchantProfile);
+    case 'terminal': return terminalErrors(record as TerminalProfile);
+  }
 }

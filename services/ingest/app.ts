@@ -21,8 +21,9 @@ import { errorCatalog, type ErrorCode } from '../core/errors.ts';
 import { buildServiceApp, type ReadinessCheck } from '../core/http/service-app.ts';
 import type { Logger } from '../core/observability/logging.ts';
 import type { Metrics } from '../core/observability/metrics.ts';
-import type { AuthorisationEvent, DeadLetter, FieldError } from '../core/records.ts';
-import { authorisationErrors } from '../core/semantic-validation.ts';
+import type { RecordKind } from '../core/jsonl/record-kinds.ts';
+import type { DeadLetter, FieldError } from '../core/records.ts';
+import { recordErrors } from '../core/semantic-validation.ts';
 import type { OutgoingRecord, Producer } from '../core/transport/port.ts';
 import { openApiDocument } from './openapi.ts';
 import { RecentIds } from './recent-ids.ts';
@@ -48,16 +49,17 @@ export interface IngestDeps {
 interface Route {
   readonly path: string;
   readonly topic: string;
+  readonly kind: RecordKind;
   readonly recordName: string;
   readonly idField: string;
   readonly keyField: string;
 }
 
 const routes: readonly Route[] = [
-  { path: '/v1/authorisations', topic: topics.authorisations, recordName: 'AuthorisationEvent', idField: 'eventId', keyField: 'cardToken' },
-  { path: '/v1/merchants', topic: topics.merchantProfiles, recordName: 'MerchantProfile', idField: 'merchantId', keyField: 'merchantId' },
-  { path: '/v1/terminals', topic: topics.terminalProfiles, recordName: 'TerminalProfile', idField: 'terminalId', keyField: 'terminalId' },
-  { path: '/v1/outcomes', topic: topics.cardOutcomes, recordName: 'CardOutcome', idField: 'outcomeId', keyField: 'cardToken' },
+  { path: '/v1/authorisations', topic: topics.authorisations, kind: 'authorisation', recordName: 'AuthorisationEvent', idField: 'eventId', keyField: 'cardToken' },
+  { path: '/v1/merchants', topic: topics.merchantProfiles, kind: 'merchant', recordName: 'MerchantProfile', idField: 'merchantId', keyField: 'merchantId' },
+  { path: '/v1/terminals', topic: topics.terminalProfiles, kind: 'terminal', recordName: 'TerminalProfile', idField: 'terminalId', keyField: 'terminalId' },
+  { path: '/v1/outcomes', topic: topics.cardOutcomes, kind: 'outcome', recordName: 'CardOutcome', idField: 'outcomeId', keyField: 'cardToken' },
 ];
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
@@ -178,8 +180,7 @@ export function buildIngestApp(deps: IngestDeps) {
           return;
         }
         const record = parsed.value;
-        const meaning = route.topic === topics.authorisations
-          ? authorisationErrors(record as unknown as AuthorisationEvent, { now: Date.now(), maxAheadMs: deps.eventTimeMaxAheadMs ?? 300_000 }) : [];
+        const meaning = recordErrors(route.kind, record, { now: Date.now(), maxAheadMs: deps.eventTimeMaxAheadMs ?? 300_000 });
         if (meaning.length > 0) {
           reject(index, idText, 'POSGUARD_ERR_INGEST_INVALID', meaning, `not a meaningful ${route.recordName}: ${meaning.map((e) => `${e.path}: ${e.message}`).join('; ')}`, item);
           return;

@@ -3,19 +3,19 @@
  * enricher for Kafka producers, replay and backtest).
  */
 import { describe, expect, it } from 'vitest';
-import type { AuthorisationEvent } from '../../services/core/records.ts';
-import { authorisationErrors } from '../../services/core/semantic-validation.ts';
+import type { AuthorisationEvent, CardOutcome, MerchantProfile, TerminalProfile } from '../../services/core/records.ts';
+import { authorisationErrors, recordErrors } from '../../services/core/semantic-validation.ts';
 import { defaultGeneratorOptions, generateStream } from '../../services/generator/stream.ts';
-import { purchase } from '../detectors/world.ts';
+import { outcome, purchase, registry } from '../detectors/world.ts';
 
 const DAY = 86_400_000;
 const valid = purchase({ card: 'tok-semantic' }).record as AuthorisationEvent;
 const paths = (a: Partial<AuthorisationEvent>, context = {}) => authorisationErrors({ ...valid, ...a }, context).map((e) => e.path);
 
 describe('semantic validation of an authorisation', () => {
-  it('passes every authorisation the generator makes', () => {
-    const stream = generateStream({ ...defaultGeneratorOptions, seed: 3, days: 10, cards: 800, merchants: 60 });
-    const refused = stream.records.flatMap((r) => (r.type === 'authorisation' ? authorisationErrors(r.record) : []));
+  it('passes every record the generator makes (the default stream, the end-to-end test\'s)', () => {
+    const stream = generateStream(defaultGeneratorOptions);
+    const refused = stream.records.flatMap((r) => (r.type === 'malformed' ? [] : recordErrors(r.type, r.record).map((e) => `${r.type} ${e.path}: ${e.message}`)));
     expect(refused).toEqual([]);
   });
 
@@ -51,5 +51,27 @@ describe('semantic validation of an authorisation', () => {
     expect(paths({ eventTime: now + 60_000 }, { now, maxAheadMs: 300_000 })).toEqual([]);
     // A recording (replay, backtest) keeps its own times.
     expect(paths(ahead)).toEqual([]);
+  });
+});
+
+describe('semantic validation of outcomes and profiles', () => {
+  const merchant = registry().find((r) => r.kind === 'merchant')!.record as MerchantProfile;
+  const terminal = registry().find((r) => r.kind === 'terminal')!.record as TerminalProfile;
+  const report = outcome({ card: 'tok-semantic', at: DAY * 20_000 }).record as CardOutcome;
+
+  it('refuses an outcome with empty ids, an impossible time or an unbounded list of disputes', () => {
+    expect(recordErrors('outcome', { ...report, outcomeId: '', reportedAt: 0, disputedEventIds: ['e-1', ''] }).map((e) => e.path))
+      .toEqual(['outcomeId', 'reportedAt', 'disputedEventIds[1]']);
+    expect(recordErrors('outcome', { ...report, disputedEventIds: Array.from({ length: 1001 }, (_, i) => `e-${i}`) }).map((e) => e.path)).toEqual(['disputedEventIds']);
+  });
+
+  it('refuses a merchant whose category, country, place, time zone or opening hours make no sense', () => {
+    expect(recordErrors('merchant', {
+      ...merchant, mcc: '54a1', country: 'Germany', latitude: 91, utcOffsetMinutes: 900, openingHours: { opensAtMinute: 480, closesAtMinute: 1440 },
+    }).map((e) => e.path)).toEqual(['mcc', 'country', 'latitude', 'utcOffsetMinutes', 'openingHours.closesAtMinute']);
+  });
+
+  it('refuses a terminal with no id or an impossible place', () => {
+    expect(recordErrors('terminal', { ...terminal, terminalId: '', longitude: 200 }).map((e) => e.path)).toEqual(['terminalId', 'longitude']);
   });
 });

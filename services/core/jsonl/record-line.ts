@@ -7,7 +7,7 @@
 import type { SchemaCatalog } from '../codec/schema-catalog.ts';
 import { fromJsonForm, toJsonForm } from '../codec/json-form.ts';
 import type { AuthorisationEvent, CardOutcome, FieldError, MerchantProfile, TerminalProfile } from '../records.ts';
-import { authorisationErrors } from '../semantic-validation.ts';
+import { recordErrors } from '../semantic-validation.ts';
 import { isRecordKind, recordKinds } from './record-kinds.ts';
 
 export type ParsedRecord =
@@ -64,7 +64,7 @@ export function parseRecordLine(catalog: SchemaCatalog, line: string, options: P
     };
   }
   // A recording's times are its own: no window around the wall clock here.
-  const meaning = type === 'authorisation' ? authorisationErrors(parsed.value as AuthorisationEvent) : [];
+  const meaning = recordErrors(type, parsed.value);
   if (meaning.length > 0) {
     return {
       ok: false, kind: type, reason: 'INVALID_RECORD',
