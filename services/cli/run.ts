@@ -49,7 +49,8 @@ function stopSignal(logger: Logger, name: string) {
 async function whenUp<T>(what: string, attempt: () => Promise<T>, logger: Logger, stop: ReturnType<typeof stopSignal>, status: { reason: string | undefined }): Promise<T | undefined> {
   for (let n = 1; !stop.signalled(); n++) {
     try {
-      return await attempt();
+      // A stop wins over an attempt in flight (kafkajs retries inside one): nothing is held yet.
+      return await Promise.race([attempt(), stop.arrived.then(() => undefined)]);
     } catch (error) {
       if (isPosguardError(error) && !error.retriable) throw error;
       const delayMs = Math.min(10_000, 250 * 2 ** n) * (0.5 + Math.random() / 2);
@@ -120,16 +121,14 @@ export const runCommand: Command = {
     if (clickhouse?.embedded === true) cleanups.push(announceEngineOwner(config.dataDir, `http://${address}/v1/sql`));
 
     try {
-      const platform = await Promise.race([
-        whenUp('Kafka and the schema registry', () => connectPlatform(config, logger), logger, stop, status), stop.arrived.then(() => undefined),
-      ]);
-      if (platform === undefined) {
-        // Stopped before Kafka and the registry answered: nothing to commit, and the attempt in
-        // flight (kafkajs retries inside it) must not hold the process.
+      // Stopped before a dependency answered: nothing to commit, and an attempt in flight must not hold the process.
+      const stoppedBefore = async (what: string): Promise<never> => {
         await app.close();
-        logger.info(`${name} stopped before it connected`);
+        logger.info(`${name} stopped before ${what} answered`);
         process.exit(0);
-      }
+      };
+      const platform = await whenUp('Kafka and the schema registry', () => connectPlatform(config, logger), logger, stop, status)
+        ?? await stoppedBefore('Kafka and the schema registry');
       cleanups.push(() => platform.transport.close());
       const common = { transport: platform.transport, serdes: platform.serdes, metrics, instanceId: config.instanceId, logger };
       if (service === 'ingest') {
@@ -150,15 +149,8 @@ export const runCommand: Command = {
       } else {
         const { client, description } = clickhouse!;
         status.reason = `waiting for ClickHouse (${description})`;
-        const migrated = await Promise.race([
-          whenUp(`ClickHouse (${description})`, () => migrate(client, { database: config.clickhouseDatabase, logger, metrics }), logger, stop, status),
-          stop.arrived.then(() => undefined),
-        ]);
-        if (migrated === undefined) {
-          await app.close();
-          logger.info(`${name} stopped before ClickHouse answered`);
-          process.exit(0);
-        }
+        await whenUp(`ClickHouse (${description})`, () => migrate(client, { database: config.clickhouseDatabase, logger, metrics }), logger, stop, status)
+          ?? await stoppedBefore('ClickHouse');
         logger.info({ clickhouse: description }, 'ClickHouse ready');
         const crash = process.env.POSGUARD_FAULT_SINK_CRASH_AFTER_INSERTS;
         stages = [await runSink({

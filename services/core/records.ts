@@ -155,6 +155,9 @@ export interface FieldError {
   message: string;
 }
 
+/** Field errors in one line, for a message: `path: message; path: message`. */
+export const summariseFieldErrors = (errors: readonly FieldError[]): string => errors.map((e) => `${e.path}: ${e.message}`).join('; ');
+
 export interface DeadLetter {
   service: string;
   sourceTopic: string | null;

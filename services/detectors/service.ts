@@ -136,7 +136,7 @@ function taskOf<P extends Drainable>(spec: DetectorStageSpec<P>, partition: numb
   let marked = Number.NEGATIVE_INFINITY;
   const out = emptyOutput();
   const writer = `${spec.name}:${partition}`;
-  const sources = (topic: string) => spec.writers === undefined || !isRepartitionTopic(topic)
+  const sources = (topic: string) => spec.writers === undefined
     ? [sourceOf(topic, partition)] : spec.writers.map((w) => sourceOf(topic, partition, w));
   return {
     accept(topic, value, key) {
@@ -171,8 +171,6 @@ function taskOf<P extends Drainable>(spec: DetectorStageSpec<P>, partition: numb
     },
   };
 }
-
-const isRepartitionTopic = (topic: string) => (Object.values(internalTopics) as string[]).includes(topic);
 
 export const detectorStages = ['card', 'terminal', 'merchant', 'arbiter'] as const;
 export type DetectorStage = (typeof detectorStages)[number];

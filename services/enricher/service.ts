@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Serdes } from '../core/codec/serde.ts';
 import { topics } from '../core/codec/topics.ts';
-import type { AuthorisationEvent, MerchantProfile, TerminalProfile } from '../core/records.ts';
+import { summariseFieldErrors, type AuthorisationEvent, type MerchantProfile, type TerminalProfile } from '../core/records.ts';
 import type { Logger } from '../core/observability/logging.ts';
 import type { Metrics } from '../core/observability/metrics.ts';
 import { PosguardError } from '../core/errors.ts';
@@ -86,7 +86,7 @@ export async function runEnricher(deps: {
           const fieldErrors = authorisationErrors(authorisation, deps.eventTimeMaxAheadMs === undefined ? {} : { now: Date.now(), maxAheadMs: deps.eventTimeMaxAheadMs });
           if (fieldErrors.length > 0) {
             throw new PosguardError('POSGUARD_ERR_RECORD_INVALID_VALUE',
-              `not a meaningful AuthorisationEvent: ${fieldErrors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, { fieldErrors });
+              `not a meaningful AuthorisationEvent: ${summariseFieldErrors(fieldErrors)}`, { fieldErrors });
           }
           pending.push(authorisation);
         },

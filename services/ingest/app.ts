@@ -22,7 +22,7 @@ import { buildServiceApp, type ReadinessCheck } from '../core/http/service-app.t
 import type { Logger } from '../core/observability/logging.ts';
 import type { Metrics } from '../core/observability/metrics.ts';
 import type { RecordKind } from '../core/jsonl/record-kinds.ts';
-import type { DeadLetter, FieldError } from '../core/records.ts';
+import { summariseFieldErrors, type DeadLetter, type FieldError } from '../core/records.ts';
 import { recordErrors } from '../core/semantic-validation.ts';
 import type { OutgoingRecord, Producer } from '../core/transport/port.ts';
 import { openApiDocument } from './openapi.ts';
@@ -175,14 +175,14 @@ export function buildIngestApp(deps: IngestDeps) {
         if (pan !== undefined || parsed === undefined || !parsed.ok) {
           const code: ErrorCode = pan !== undefined ? 'POSGUARD_ERR_INGEST_CLEAR_PAN' : 'POSGUARD_ERR_INGEST_INVALID';
           const fieldErrors = pan !== undefined ? [{ path: pan, message: 'looks like a clear card number; send the token' }] : parsed!.ok ? [] : parsed!.errors;
-          const message = pan !== undefined ? `a clear card number was sent in ${pan}` : `not a valid ${route.recordName}: ${fieldErrors.map((e) => `${e.path}: ${e.message}`).join('; ')}`;
+          const message = pan !== undefined ? `a clear card number was sent in ${pan}` : `not a valid ${route.recordName}: ${summariseFieldErrors(fieldErrors)}`;
           reject(index, idText, code, fieldErrors, message, item);
           return;
         }
         const record = parsed.value;
         const meaning = recordErrors(route.kind, record, { now: Date.now(), maxAheadMs: deps.eventTimeMaxAheadMs ?? 300_000 });
         if (meaning.length > 0) {
-          reject(index, idText, 'POSGUARD_ERR_INGEST_INVALID', meaning, `not a meaningful ${route.recordName}: ${meaning.map((e) => `${e.path}: ${e.message}`).join('; ')}`, item);
+          reject(index, idText, 'POSGUARD_ERR_INGEST_INVALID', meaning, `not a meaningful ${route.recordName}: ${summariseFieldErrors(meaning)}`, item);
           return;
         }
         const recordId = String(record[route.idField]);

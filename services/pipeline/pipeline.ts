@@ -33,7 +33,7 @@ export async function startPipeline(deps: {
 }): Promise<RunningPipeline> {
   const { platform, config, logger, metrics } = deps;
   const common = { transport: platform.transport, serdes: platform.serdes, metrics, instanceId: config.instanceId, partitionIdleMs: config.partitionIdleMs };
-  const enricher = await runEnricher({ ...common, logger: logger.child({ service: 'enricher' }), 
+  const enricher = await runEnricher({ ...common, logger: logger.child({ service: 'enricher' }),
     // Embedded, the pipeline is fed recordings (the demo's generated stream): their times are their own.
     eventTimeMaxAheadMs: config.runMode === 'embedded' ? undefined : config.eventTimeMaxAheadMs });
   const detectors = await runDetectors({ ...common, service: 'detectors', logger: logger.child({ service: 'detectors' }), thresholds: deps.thresholds, partitions: config.partitions,

@@ -23,8 +23,8 @@ import { ENRICHER_GROUP } from '../../services/enricher/service.ts';
 import { produceStream } from '../../services/generator/acquirer.ts';
 import { defaultGeneratorOptions, generateStream } from '../../services/generator/stream.ts';
 import { totalLag } from '../../services/pipeline/drain.ts';
-import { embeddedAlerts, readTopic } from '../support/reference-run.ts';
-import { freePort, saveServiceLogs, startService, stopService, waitForQuietGroups, type ServiceProcess } from '../support/service-process.ts';
+import { readTopic, referenceAlertIds } from '../support/reference-run.ts';
+import { freePort, endServices, startService, stopService, waitForQuietGroups, type ServiceProcess } from '../support/service-process.ts';
 import { waitFor } from '../support/wait.ts';
 
 const { schemaRegistryUrl } = inject('endpoints');
@@ -48,12 +48,11 @@ beforeAll(async () => {
   brokers = `127.0.0.1:${layout.kafkaPort}`;
   kafka = createKafkaTransport({ brokers: [brokers], clientId: 'posguard-broker-restart-test', logger });
   serdes = await registerSerdes(createConfluentSchemaRegistry(schemaRegistryUrl), loadSchemaCatalog());
-  embeddedAlertIds = (await embeddedAlerts(stream.records, logger)).map((a) => a.alertId).sort();
+  embeddedAlertIds = await referenceAlertIds(stream.records, logger);
 }, 600_000);
 
 afterAll(async () => {
-  await Promise.all(services.map((s) => stopService(s, 'SIGKILL')));
-  saveServiceLogs(services, logDir);
+  await endServices(services, logDir);
   await kafka?.close();
   if (layout !== undefined) await stackDown(layout, ['kafka']);
   rmSync(stateDir, { recursive: true, force: true });

@@ -30,8 +30,8 @@ import { defaultGeneratorOptions, generateStream, timeOf, type GeneratedStream, 
 import { pipelineGroups, totalLag } from '../../services/pipeline/drain.ts';
 import { scoreAlerts } from '../../services/quality/score.ts';
 import { claimContractTopics } from '../support/contract-topics.ts';
-import { embeddedAlerts, readTopic } from '../support/reference-run.ts';
-import { saveServiceLogs, startService, stopService, waitForQuietGroups, type ServiceProcess } from '../support/service-process.ts';
+import { readTopic, referenceAlertIds } from '../support/reference-run.ts';
+import { endServices, startService, stopService, waitForQuietGroups, type ServiceProcess } from '../support/service-process.ts';
 import { waitFor } from '../support/wait.ts';
 
 const { kafkaBrokers, schemaRegistryUrl } = inject('endpoints');
@@ -118,12 +118,11 @@ beforeAll(async () => {
   serdes = await registerSerdes(createConfluentSchemaRegistry(schemaRegistryUrl), loadSchemaCatalog());
 
   // The reference: the same input through the embedded pipeline (in-process log, no sink).
-  embeddedAlertIds = (await embeddedAlerts(stream.records, logger)).map((a) => a.alertId).sort();
+  embeddedAlertIds = await referenceAlertIds(stream.records, logger);
 }, 2_400_000);
 
 afterAll(async () => {
-  await Promise.all(services.map((s) => stopService(s, 'SIGKILL')));
-  saveServiceLogs(services, logDir);
+  await endServices(services, logDir);
   await kafka?.close();
   await clickhouse?.client.close();
   rmSync(dataDir, { recursive: true, force: true });

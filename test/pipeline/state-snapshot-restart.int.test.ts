@@ -27,8 +27,8 @@ import { produceStream } from '../../services/generator/acquirer.ts';
 import { defaultGeneratorOptions, generateStream } from '../../services/generator/stream.ts';
 import { pipelineGroups } from '../../services/pipeline/drain.ts';
 import { claimContractTopics } from '../support/contract-topics.ts';
-import { embeddedAlerts, readTopic } from '../support/reference-run.ts';
-import { saveServiceLogs, startService, stopService, waitForQuietGroups, type ServiceProcess } from '../support/service-process.ts';
+import { readTopic, referenceAlertIds } from '../support/reference-run.ts';
+import { endServices, startService, stopService, waitForQuietGroups, type ServiceProcess } from '../support/service-process.ts';
 import { waitFor } from '../support/wait.ts';
 
 const { kafkaBrokers, schemaRegistryUrl } = inject('endpoints');
@@ -71,12 +71,11 @@ beforeAll(async () => {
   releaseContractTopics = await claimContractTopics(kafka, kafkaBrokers);
   serdes = await registerSerdes(createConfluentSchemaRegistry(schemaRegistryUrl), loadSchemaCatalog());
 
-  embeddedAlertIds = (await embeddedAlerts(stream.records, logger)).map((a) => a.alertId).sort();
+  embeddedAlertIds = await referenceAlertIds(stream.records, logger);
 }, 2_400_000);
 
 afterAll(async () => {
-  await Promise.all(services.map((s) => stopService(s, 'SIGKILL')));
-  saveServiceLogs(services, logDir);
+  await endServices(services, logDir);
   await kafka?.close();
   rmSync(dataDir, { recursive: true, force: true });
   releaseContractTopics();

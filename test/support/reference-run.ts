@@ -17,8 +17,8 @@ import { startPipeline } from '../../services/pipeline/pipeline.ts';
 import { connectPlatform } from '../../services/pipeline/platform.ts';
 import { waitFor } from './wait.ts';
 
-/** The alerts an embedded run of `records` publishes, in publication order. */
-export async function embeddedAlerts(records: readonly StreamRecord[], logger: Logger): Promise<FraudAlert[]> {
+/** The ids of the alerts an embedded run of `records` publishes, sorted: the reference the Kafka runs must equal. */
+export async function referenceAlertIds(records: readonly StreamRecord[], logger: Logger): Promise<string[]> {
   const config = loadConfig({});
   const platform = await connectPlatform(config, logger);
   const reference = await startPipeline({ platform, config, logger, metrics: createMetrics({ defaultMetrics: false }), thresholds: defaultThresholds });
@@ -29,7 +29,7 @@ export async function embeddedAlerts(records: readonly StreamRecord[], logger: L
   const alerts = (platform.transport as Transport & { log: { topic(name: string): { partitions: { value: Buffer | null }[][] } } })
     .log.topic(topics.fraudAlerts).partitions.flat().map((r) => platform.serdes.forTopic<FraudAlert>(topics.fraudAlerts).decode(r.value!));
   await platform.transport.close();
-  return alerts;
+  return alerts.map((a) => a.alertId).sort();
 }
 
 /** Every value of a Kafka topic, read until reading goes quiet (transaction markers take offsets too). */

@@ -86,8 +86,10 @@ export async function waitForQuietGroups(kafka: Transport, groups: readonly stri
   }, timeoutMs);
 }
 
-/** Writes each service's output to `<dir>/<n>-<name>.log`, for when a test fails (CI keeps /tmp for the run). */
-export function saveServiceLogs(services: readonly ServiceProcess[], dir: string): void {
+/** Kills what is left of the services and writes each one's output to `<dir>/<n>-<name>.log`, for when a test fails (CI keeps /tmp for the run). */
+export async function endServices(services: readonly ServiceProcess[], dir: string): Promise<void> {
+  // Whatever a failed test left running goes at once.
+  await Promise.all(services.map((s) => stopService(s, 'SIGKILL')));
   mkdirSync(dir, { recursive: true });
   services.forEach((s, i) => writeFileSync(join(dir, `${i}-${s.name.replaceAll(' ', '-')}.log`), s.output.join('')));
 }

@@ -9,7 +9,7 @@
  */
 import avro from 'avsc';
 import { PosguardError } from '../errors.ts';
-import type { FieldError } from '../records.ts';
+import { summariseFieldErrors, type FieldError } from '../records.ts';
 import { avroTypeOptions, type SchemaCatalog } from './schema-catalog.ts';
 import type { SchemaRegistryPort } from './schema-registry.ts';
 import { contractOf, topicContracts, valueSubject } from './topics.ts';
@@ -154,7 +154,7 @@ class Serde<T> implements TopicSerde<T> {
 
   private invalid(value: unknown, cause: unknown): PosguardError {
     const fieldErrors = this.validate(value);
-    const summary = fieldErrors.map((e) => `${e.path}: ${e.message}`).join('; ') || (cause as Error).message;
+    const summary = summariseFieldErrors(fieldErrors) || (cause as Error).message;
     return new PosguardError('POSGUARD_ERR_CODEC_INVALID_RECORD', `${this.topic}: not a valid ${this.recordName}: ${summary}`,
       { topic: this.topic, fieldErrors }, { cause });
   }

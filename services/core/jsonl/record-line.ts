@@ -6,7 +6,7 @@
  */
 import type { SchemaCatalog } from '../codec/schema-catalog.ts';
 import { fromJsonForm, toJsonForm } from '../codec/json-form.ts';
-import type { AuthorisationEvent, CardOutcome, FieldError, MerchantProfile, TerminalProfile } from '../records.ts';
+import { summariseFieldErrors, type AuthorisationEvent, type CardOutcome, type FieldError, type MerchantProfile, type TerminalProfile } from '../records.ts';
 import { recordErrors } from '../semantic-validation.ts';
 import { isRecordKind, recordKinds } from './record-kinds.ts';
 
@@ -60,7 +60,7 @@ export function parseRecordLine(catalog: SchemaCatalog, line: string, options: P
   if (!parsed.ok) {
     return {
       ok: false, kind: type, reason: 'INVALID_RECORD',
-      message: `not a valid ${recordKinds[type].recordName}: ${parsed.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, fieldErrors: parsed.errors,
+      message: `not a valid ${recordKinds[type].recordName}: ${summariseFieldErrors(parsed.errors)}`, fieldErrors: parsed.errors,
     };
   }
   // A recording's times are its own: no window around the wall clock here.
@@ -68,7 +68,7 @@ export function parseRecordLine(catalog: SchemaCatalog, line: string, options: P
   if (meaning.length > 0) {
     return {
       ok: false, kind: type, reason: 'INVALID_RECORD',
-      message: `not a meaningful ${recordKinds[type].recordName}: ${meaning.map((e) => `${e.path}: ${e.message}`).join('; ')}`, fieldErrors: meaning,
+      message: `not a meaningful ${recordKinds[type].recordName}: ${summariseFieldErrors(meaning)}`, fieldErrors: meaning,
     };
   }
   return { ok: true, kind: type, record: parsed.value, ...(unknownFields.length > 0 ? { unknownFields } : {}) } as ParsedRecord;

@@ -37,7 +37,7 @@ export const metricCatalog = {
   },
   posguard_consumer_lag_records: {
     type: 'gauge',
-    help: 'High watermark minus the next offset to process, per topic partition, at the last batch.',
+    help: 'High watermark minus the next offset to process, per topic partition, at the last batch; for the sink, minus the last committed offset (what is not yet stored in ClickHouse).',
     labelNames: ['service', 'topic', 'partition'],
   },
   posguard_late_inputs_total: {
