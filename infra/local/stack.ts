@@ -371,7 +371,7 @@ async function startComponent(component: Component, layout: StackLayout): Promis
   return { name: component.name, pid, state: 'started' };
 }
 
-async function stopPid(pid: number): Promise<void> {
+async function stopPid(pid: number, first: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
   // Each component leads its own process group (spawned detached): signal the group.
   const signal = (sig: NodeJS.Signals) => {
     try {
@@ -384,7 +384,7 @@ async function stopPid(pid: number): Promise<void> {
       }
     }
   };
-  signal('SIGTERM');
+  signal(first);
   const deadline = Date.now() + 30_000;
   while (alive(pid) && Date.now() < deadline) await sleep(100);
   if (alive(pid)) signal('SIGKILL');
@@ -406,7 +406,8 @@ export async function stackUp(layout: StackLayout = stackLayout(), only?: readon
 }
 
 /** Stops the named components (default all) by their recorded pids, newest first. */
-export async function stackDown(layout: StackLayout = stackLayout(), only?: readonly ComponentName[]): Promise<ComponentState[]> {
+/** Stops what runs (all, or the named components): SIGTERM, SIGKILL after 30 s; `kill` sends SIGKILL at once (a crash, for fault tests). */
+export async function stackDown(layout: StackLayout = stackLayout(), only?: readonly ComponentName[], options: { kill?: boolean } = {}): Promise<ComponentState[]> {
   const states: ComponentState[] = [];
   for (const component of [...components].reverse()) {
     if (only !== undefined && !only.includes(component.name)) continue;
@@ -415,7 +416,7 @@ export async function stackDown(layout: StackLayout = stackLayout(), only?: read
       states.push({ name: component.name, pid: undefined, state: 'not running' });
       continue;
     }
-    await stopPid(pid);
+    await stopPid(pid, options.kill === true ? 'SIGKILL' : 'SIGTERM');
     rmSync(pidFile(layout, component.name), { force: true });
     log(`${component.name}: stopped (pid ${pid})`);
     states.push({ name: component.name, pid, state: 'stopped' });

@@ -14,6 +14,7 @@ import type { RunningStage } from '../core/service/stage-runner.ts';
 import { detectorStages, runDetectors, type DetectorStage } from '../detectors/service.ts';
 import { thresholdsFromEnv } from '../detectors/thresholds.ts';
 import { runEnricher } from '../enricher/service.ts';
+import { ProfileFeed } from '../core/service/profile-feed.ts';
 import { buildIngestApp } from '../ingest/app.ts';
 import { upstreamCaughtUp } from '../pipeline/drain.ts';
 import { snapshotIntervalOf } from '../pipeline/pipeline.ts';
@@ -135,9 +136,16 @@ export const runCommand: Command = {
         // The ingest routes need the producer and serdes when they are built: swap the start-up shell for the API.
         const producer = await platform.transport.producer();
         cleanups.push(() => producer.disconnect());
+        // Who registered each merchant and terminal, read before the first request is taken.
+        const profiles = new ProfileFeed(platform.transport, platform.serdes, logger);
+        cleanups.push(() => profiles.stop());
+        await profiles.start(`posguard.ingest.profiles.${config.instanceId}`);
+        // Topics created a moment ago by a service started beside this one may have no leader yet.
+        await whenUp('the profile topics', async () => { await profiles.catchUp(); return true; }, logger, stop, status)
+          ?? await stoppedBefore('the profile topics');
         await app.close();
         app = buildIngestApp({ producer, serdes: platform.serdes, catalog: loadSchemaCatalog(), apiKeys: config.apiKeys, logger, metrics, eventTimeMaxAheadMs: config.eventTimeMaxAheadMs,
-          ratePerAcquirer: config.ingestRatePerAcquirer });
+          ratePerAcquirer: config.ingestRatePerAcquirer, profileOwners: profiles.owners });
         address = await listen();
       } else if (service === 'enricher') {
         stages = [await runEnricher({ ...common, eventTimeMaxAheadMs: config.eventTimeMaxAheadMs })];

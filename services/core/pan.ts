@@ -5,15 +5,22 @@
  * text (a value with spaces, such as a note) is searched for PANs inside it. Inside any value (a
  * JSON number too), a run of 15–19 digits set off by punctuation (`m-4111111111111111`,
  * `PAN:4111…`) is a PAN when it starts as the card schemes' numbers do (2–6) and passes the Luhn
- * check. Shorter runs (timestamps are 13 digits) are left alone, since one in ten random digit
- * strings passes Luhn, and so are runs touching letters: a hex token (`tok_c485006660019762`) holds
- * such runs by chance (seen in the generator's stream).
+ * check; so are the schemes' shorter numbers, 13 digits starting 4 and 14 starting 30, 36, 38 or
+ * 39 (timestamps are 13 digits starting 1; other short runs are left alone, since one in ten random
+ * digit strings passes Luhn). A run touching a letter counts only when that letter cannot be a hex
+ * digit (`tok4111…` is a PAN; a hex token, `tok_c485006660019762`, holds Luhn-valid runs by chance:
+ * seen in the generator's stream). A JSON integer beyond 2^53 shaped like a scheme's number has lost
+ * digits on the way in; it is treated as a PAN, since its first digits are. Object keys are searched
+ * like values.
  */
 import { PosguardError } from './errors.ts';
 
 const candidate = /(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)/g;
 const wholeValue = /^(?:\d[ -]?){12,18}\d$/;
-const gluedRun = /(?<![A-Za-z0-9])[2-6]\d{14,18}(?![A-Za-z0-9])/g;
+const gluedRun = /(?<![A-Za-z0-9])(?:[2-6]\d{14,18}|4\d{12}|3[0689]\d{12})(?![A-Za-z0-9])/g;
+/** A scheme-shaped run between letters or digits; kept only when no neighbour is a digit or a hex letter. */
+const wordRun = /(?<=[G-Zg-z])[2-6]\d{14,18}(?![0-9A-Fa-f])|(?<![0-9A-Fa-f])[2-6]\d{14,18}(?=[G-Zg-z])/g;
+const schemeShaped = /^[2-6]\d{14,18}$/;
 
 function luhn(digits: string): boolean {
   let sum = 0;
@@ -36,7 +43,18 @@ function pansIn(text: string): string[] {
 
 /** Runs of digits shaped like a card scheme's number (timestamps and amounts are not: numbers are read this way only). */
 function gluedPans(text: string): string[] {
-  return [...text.matchAll(gluedRun)].map((m) => m[0]).filter(luhn);
+  const runs = [...text.matchAll(gluedRun)].map((m) => m[0]);
+  if (/[G-Zg-z]/.test(text)) runs.push(...[...text.matchAll(wordRun)].map((m) => m[0]));
+  return runs.filter(luhn);
+}
+
+/** The digits of a JSON number shaped like a PAN, or undefined (a number needs 13 digits: timestamps start with 1, amounts are smaller). */
+function panDigitsOfNumber(value: number | bigint): string | undefined {
+  if (typeof value === 'number' && !(value >= 1e12 && Number.isInteger(value))) return undefined;
+  const digits = BigInt(value).toString();
+  // Past 2^53 the parser already rounded the number: its Luhn digit is gone, its first digits are not.
+  if (typeof value === 'number' && value > Number.MAX_SAFE_INTEGER) return schemeShaped.test(digits) ? digits : undefined;
+  return gluedPans(digits).length > 0 ? digits : undefined;
 }
 
 /**
@@ -56,9 +74,7 @@ function mayHoldPan(text: string): boolean {
 /** The path (as segments) of the first field holding a clear PAN; the path is only built for a find. */
 function panAt(value: unknown): (string | number)[] | undefined {
   if (typeof value === 'string') return mayHoldPan(value) && pansIn(value).length > 0 ? [] : undefined;
-  // A number needs 15 digits to be shaped like a PAN (timestamps and amounts are shorter).
-  if (typeof value === 'number') return value >= 1e14 && gluedPans(String(value)).length > 0 ? [] : undefined;
-  if (typeof value === 'bigint') return gluedPans(String(value)).length > 0 ? [] : undefined;
+  if (typeof value === 'number' || typeof value === 'bigint') return panDigitsOfNumber(value) === undefined ? undefined : [];
   // Bytes are opaque (a dead letter's original value is already masked at its source).
   if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return undefined;
   if (Array.isArray(value)) {
@@ -69,6 +85,8 @@ function panAt(value: unknown): (string | number)[] | undefined {
     return undefined;
   }
   for (const key in value) {
+    // A key is text a client chose too (an unknown field named after a card number).
+    if (mayHoldPan(key) && pansIn(key).length > 0) return [maskClearPans(key) as string];
     const found = panAt((value as Record<string, unknown>)[key]);
     if (found !== undefined) return [key, ...found];
   }
@@ -98,7 +116,12 @@ export function refuseClearPans(value: unknown, topic: string): void {
 
 /** A copy with every clear PAN replaced by its first six and last four digits around asterisks. */
 export function maskClearPans(value: unknown): unknown {
-  if ((typeof value === 'number' || typeof value === 'bigint') && gluedPans(String(value)).length > 0) return maskClearPans(String(value));
+  if (typeof value === 'number' || typeof value === 'bigint') {
+    const digits = panDigitsOfNumber(value);
+    if (digits === undefined) return value;
+    // A rounded number's last four are the parser's, not the card's: only its first six are kept.
+    return typeof value === 'number' && value > Number.MAX_SAFE_INTEGER ? `${digits.slice(0, 6)}${'*'.repeat(digits.length - 6)}` : maskClearPans(digits);
+  }
   if (typeof value === 'string') {
     let masked = value;
     for (const pan of pansIn(value)) {
@@ -108,6 +131,6 @@ export function maskClearPans(value: unknown): unknown {
     return masked;
   }
   if (Array.isArray(value)) return value.map(maskClearPans);
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskClearPans(v)]));
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [maskClearPans(k) as string, maskClearPans(v)]));
   return value;
 }

@@ -77,6 +77,8 @@ export interface TerminalProfile {
   status: TerminalStatus;
   registeredAt: number;
   updatedAt: number;
+  /** Null on profiles written before terminals named their acquirer. */
+  acquirerId: string | null;
 }
 
 export interface CardOutcome {

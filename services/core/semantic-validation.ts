@@ -1,8 +1,8 @@
 /**
  * What a record must mean beyond its Avro shape, checked in one place for every way in:
- * HTTP ingest, the enricher (records produced straight to Kafka), replay and backtest. The schema
- * says a field is a long or a string; these rules say which longs and strings make sense to a
- * card scheme, so that nonsense (a negative purchase, a 1 MB id, a year-2100 event that would push
+ * HTTP ingest, the readers of records produced straight to Kafka (record-admission.ts), replay and
+ * backtest. The schema says a field is a long or a string; these rules say which longs and strings
+ * make sense to a card scheme, so that nonsense (a negative purchase, a 1 MB id, a year-2100 event that would push
  * the detectors' event time forward) is refused at the door with the field named.
  */
 import type { RecordKind } from './jsonl/record-kinds.ts';
@@ -60,7 +60,7 @@ function after1970(errors: FieldError[], path: string, time: number): void {
 }
 
 /** The semantic problems of a card outcome (a report of fraud, a chargeback, a lost card …). */
-export function outcomeErrors(o: CardOutcome): FieldError[] {
+function outcomeErrors(o: CardOutcome): FieldError[] {
   const errors: FieldError[] = [];
   identifier(errors, 'outcomeId', o.outcomeId);
   identifier(errors, 'cardToken', o.cardToken);
@@ -71,7 +71,7 @@ export function outcomeErrors(o: CardOutcome): FieldError[] {
 }
 
 /** The semantic problems of a merchant profile. */
-export function merchantErrors(m: MerchantProfile): FieldError[] {
+function merchantErrors(m: MerchantProfile): FieldError[] {
   const errors: FieldError[] = [];
   identifier(errors, 'merchantId', m.merchantId);
   identifier(errors, 'acquirerId', m.acquirerId);
@@ -90,10 +90,11 @@ export function merchantErrors(m: MerchantProfile): FieldError[] {
 }
 
 /** The semantic problems of a terminal profile. */
-export function terminalErrors(t: TerminalProfile): FieldError[] {
+function terminalErrors(t: TerminalProfile): FieldError[] {
   const errors: FieldError[] = [];
   identifier(errors, 'terminalId', t.terminalId);
   identifier(errors, 'merchantId', t.merchantId);
+  if (t.acquirerId !== null) identifier(errors, 'acquirerId', t.acquirerId);
   place(errors, t.latitude, t.longitude);
   after1970(errors, 'updatedAt', t.updatedAt);
   return errors;

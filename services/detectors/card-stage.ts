@@ -64,9 +64,18 @@ export class CardStage {
     return state;
   }
 
-  authorisation(e: EnrichedAuthorisation, out: CardStageOutput): void {
+  /**
+   * Takes an authorisation; returns false, and ignores it, when it is a resend of one the card
+   * already had (same eventId and event time): an acquirer resending a request whose answer it lost,
+   * after ingest died or through another ingest instance, must not count twice in any window.
+   */
+  authorisation(e: EnrichedAuthorisation, out: CardStageOutput): boolean {
     const a = e.authorisation;
     const state = this.card(a.cardToken);
+    // The history is in event-time order: only entries at this authorisation's time can be it.
+    for (let i = state.history.length - 1; i >= 0 && state.history[i]!.time >= a.eventTime; i--) {
+      if (state.history[i]!.eventId === a.eventId && state.history[i]!.time === a.eventTime) return false;
+    }
     state.lastSeen = a.eventTime;
     const cloned = evolveClonedCard(state.cloned, e, this.thresholds);
     const unusual = evolveCardBehaviour(state.profile, this.population, this.shardOf(a.cardToken), e, this.thresholds);
@@ -82,6 +91,7 @@ export class CardStage {
     }
     if (unusual !== undefined) out.verdicts.push(unusual);
     this.maybeEvict(a.eventTime);
+    return true;
   }
 
   outcome(o: CardOutcome, out: CardStageOutput): void {

@@ -122,7 +122,8 @@ export class CardProcessor extends Processor<StageInput> {
     const stageOut: CardStageOutput = { verdicts: this.verdicts, compromises: [], disputes: [] };
     switch (input.kind) {
       case 'authorisation':
-        this.stage.authorisation(input.value, stageOut);
+        // A resend goes no further: the terminal and merchant stages see each authorisation once.
+        if (!this.stage.authorisation(input.value, stageOut)) break;
         out.toTerminal.push(keyed(toTerminalStage.authorisation(input.value)));
         out.toMerchant.push(keyed(toMerchantStage.authorisation(input.value)));
         break;

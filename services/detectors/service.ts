@@ -6,6 +6,7 @@
 import { internalTopics, topics } from '../core/codec/topics.ts';
 import type { CardOutcome, EnrichedAuthorisation, FraudAlert } from '../core/records.ts';
 import { keyPartitioner } from '../core/transport/key-partition.ts';
+import { admitRecord } from '../core/record-admission.ts';
 import { runStage, type Emit, type RunningStage, type StageProcessor, type StageRunnerDeps, type TaskProcessor } from '../core/service/stage-runner.ts';
 import { authorisationInput, outcomeInput, type CompromiseNotice, type DisputeNotice } from './inputs.ts';
 import {
@@ -192,8 +193,11 @@ function detectorStage(stage: DetectorStage, thresholds: Thresholds, partitions:
         return {
           name: stage, inputTopics: [topics.enrichedAuthorisations, topics.cardOutcomes],
           create: () => new CardProcessor(thresholds, keyPartitioner(partitions)),
-          accept: (p, topic, value, _key, partition) => (p as CardProcessor).push(
-            topic === topics.cardOutcomes ? outcomeInput(value as CardOutcome) : authorisationInput(value as EnrichedAuthorisation), sourceOf(topic, partition)),
+          accept: (p, topic, value, _key, partition) => {
+            // Outcomes come straight from issuers and acquirers; enriched authorisations passed the enricher's door.
+            if (topic === topics.cardOutcomes) admitRecord('outcome', value, topic);
+            (p as CardProcessor).push(topic === topics.cardOutcomes ? outcomeInput(value as CardOutcome) : authorisationInput(value as EnrichedAuthorisation), sourceOf(topic, partition));
+          },
           feeds: [
             { topic: internalTopics.byTerminal, partitions, marker: detectorInputMarker },
             { topic: internalTopics.byMerchant, partitions, marker: detectorInputMarker },

@@ -102,6 +102,7 @@ export function buildPopulation(random: Random, options: { cards: number; mercha
         status: 'ACTIVE',
         registeredAt: onboardedAt,
         updatedAt: onboardedAt,
+        acquirerId: profile.acquirerId,
       };
       const terminal: Terminal = { profile: terminalProfile, merchant };
       merchant.terminals.push(terminal);

@@ -4,6 +4,8 @@
  * producer, invalid ones are answered field by field and kept in the dead-letter topic.
  *
  * - 401 without a valid `x-api-key` (keys compared in constant time; one key per acquirer).
+ * - 403 for a record naming another acquirer, or a profile of a merchant or terminal that another
+ *   acquirer registered; a terminal profile naming no acquirer is given the key's.
  * - 400 with field-level errors; a batch is all-or-nothing per record: valid ones are accepted.
  * - A clear PAN (13–19 digits passing Luhn) anywhere in a record is refused, and masked in the
  *   dead letter: it is never written or logged.
@@ -22,12 +24,13 @@ import { buildServiceApp, type ReadinessCheck } from '../core/http/service-app.t
 import type { Logger } from '../core/observability/logging.ts';
 import type { Metrics } from '../core/observability/metrics.ts';
 import type { RecordKind } from '../core/jsonl/record-kinds.ts';
-import { summariseFieldErrors, type DeadLetter, type FieldError } from '../core/records.ts';
+import { summariseFieldErrors, type DeadLetter, type FieldError, type MerchantProfile, type TerminalProfile } from '../core/records.ts';
 import { recordErrors } from '../core/semantic-validation.ts';
 import type { OutgoingRecord, Producer } from '../core/transport/port.ts';
 import { openApiDocument } from './openapi.ts';
 import { RecentIds } from './recent-ids.ts';
 import { findClearPan, maskClearPans } from '../core/pan.ts';
+import { profileKindOf, type ProfileOwners } from '../core/profile-ownership.ts';
 
 export interface IngestDeps {
   readonly producer: Producer;
@@ -44,6 +47,8 @@ export interface IngestDeps {
   readonly eventTimeMaxAheadMs?: number;
   /** Records produced but not yet acknowledged, above which requests get 503. */
   readonly maxInFlight?: number;
+  /** Who registered each merchant and terminal (kept current by a ProfileFeed in a running service). */
+  readonly profileOwners: ProfileOwners;
 }
 
 interface Route {
@@ -64,6 +69,13 @@ const routes: readonly Route[] = [
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
+/** Field errors kept per rejected record, in its answer and its dead letter (then a count of the rest). */
+const maxFieldErrors = 3;
+/** Rejected records whose field errors the answer lists; the rest are listed with their code only. */
+const detailedRejections = 100;
+/** Records checked between turns of the event loop. */
+const checkSlice = 1_000;
+
 /** How deep a request body may nest: a record with its arrays and nested records is far shallower. */
 const maxDepth = 32;
 
@@ -78,6 +90,9 @@ function deeperThan(value: unknown, limit: number): boolean {
   }
   return false;
 }
+
+const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+const listed = (indexes: readonly number[]) => `${indexes.slice(0, 10).join(', ')}${indexes.length > 10 ? ' …' : ''}`;
 
 function problem(reply: FastifyReply, code: ErrorCode, message: string, extra: Record<string, unknown> = {}) {
   reply.code(errorCatalog[code].status);
@@ -119,22 +134,37 @@ export function buildIngestApp(deps: IngestDeps) {
   app.get('/docs', async () => openApiDocument(deps.catalog, routes));
 
   for (const route of routes) {
+    const profileKind = profileKindOf(route.topic);
     app.post(route.path, async (request, reply) => {
       const acquirerId = acquirerOf(request);
       if (acquirerId === undefined) return problem(reply, 'POSGUARD_ERR_INGEST_UNAUTHORISED', 'send a valid acquirer API key in the x-api-key header');
       const body = request.body;
-      const items: unknown[] = Array.isArray(body) ? body : [body];
+      let items: unknown[] = Array.isArray(body) ? body : [body];
       if (items.length === 0 || body === undefined || body === null) return problem(reply, 'POSGUARD_ERR_INGEST_INVALID', 'the body must be one record or a non-empty array of records');
       // Records are a few levels deep; a body nested thousands deep would overflow the stack of every check below.
       if (deeperThan(body, maxDepth)) return problem(reply, 'POSGUARD_ERR_INGEST_INVALID', `the body is nested deeper than ${maxDepth} levels; records are not`);
       // A key speaks for its acquirer only: a request naming another one is refused whole, nothing written.
       const foreign = items.flatMap((item, index) => {
-        const named = item !== null && typeof item === 'object' ? (item as Record<string, unknown>).acquirerId : undefined;
+        const named = isObject(item) ? item.acquirerId : undefined;
         return typeof named === 'string' && named !== acquirerId ? [index] : [];
       });
       if (foreign.length > 0) {
         return problem(reply, 'POSGUARD_ERR_INGEST_WRONG_ACQUIRER',
-          `this API key belongs to acquirer ${acquirerId}; records ${foreign.slice(0, 10).join(', ')}${foreign.length > 10 ? ' …' : ''} name another acquirer`, { indexes: foreign });
+          `this API key belongs to acquirer ${acquirerId}; records ${listed(foreign)} name another acquirer`, { indexes: foreign });
+      }
+      if (profileKind !== undefined) {
+        // Terminal profiles from before they carried an acquirer: the key says whose they are.
+        if (profileKind === 'terminal') items = items.map((item) => (isObject(item) && (item.acquirerId === undefined || item.acquirerId === null) ? { ...item, acquirerId } : item));
+        // A merchant or terminal another acquirer registered is not this key's to change.
+        const owned = items.flatMap((item, index) => {
+          const id = isObject(item) ? item[route.idField] : undefined;
+          const owner = typeof id === 'string' ? deps.profileOwners.ownerOf(profileKind, id) : undefined;
+          return owner !== undefined && owner !== acquirerId ? [index] : [];
+        });
+        if (owned.length > 0) {
+          return problem(reply, 'POSGUARD_ERR_PROFILE_OF_ANOTHER_ACQUIRER',
+            `records ${listed(owned)} change a ${profileKind} that another acquirer registered; this API key belongs to acquirer ${acquirerId}`, { indexes: owned });
+        }
       }
       // More than a second's worth would wait for tokens forever: say so, with the limit.
       if (items.length > rate) {
@@ -151,49 +181,58 @@ export function buildIngestApp(deps: IngestDeps) {
 
       const serde = deps.serdes.forTopic(route.topic);
       const accepted: OutgoingRecord[] = [];
+      const claimed: (MerchantProfile | TerminalProfile)[] = [];
       const dead: OutgoingRecord[] = [];
       const results: { index: number; id: string | null; status: 'accepted' | 'duplicate' | 'rejected'; error?: string; fieldErrors?: FieldError[] }[] = [];
       /** Answers the record as rejected and keeps it, PANs masked, in the dead-letter topic. */
       // Rejections have no source position: each is identified by the request and its index in it.
       const requestId = randomUUID();
-      const reject = (index: number, idText: string | null, code: ErrorCode, fieldErrors: FieldError[], message: string, item: unknown) => {
-        results.push({ index, id: idText, status: 'rejected', error: code, fieldErrors });
+      let rejections = 0;
+      const reject = (index: number, idText: string | null, code: ErrorCode, allFieldErrors: FieldError[], messageOf: (shown: FieldError[]) => string, item: unknown) => {
+        // A record wrong in every field would otherwise carry a dozen errors into its answer and its letter.
+        const fieldErrors = allFieldErrors.length <= maxFieldErrors ? allFieldErrors
+          : [...allFieldErrors.slice(0, maxFieldErrors), { path: '(record)', message: `and ${allFieldErrors.length - maxFieldErrors} more fields are wrong` }];
+        // The answer details the first rejections; every one is detailed in its dead letter.
+        results.push(++rejections <= detailedRejections ? { index, id: idText, status: 'rejected', error: code, fieldErrors } : { index, id: idText, status: 'rejected', error: code });
         const letter: DeadLetter = {
           service: 'ingest', sourceTopic: null, sourcePartition: null, sourceOffset: null,
           originalKey: Buffer.from(idText ?? ''), originalValue: Buffer.from(JSON.stringify(maskClearPans(item)) ?? ''),
-          errorCode: code, errorMessage: message, fieldErrors, failedAt: Date.now(), letterId: `${requestId}/${index}`,
+          errorCode: code, errorMessage: messageOf(fieldErrors), fieldErrors, failedAt: Date.now(), letterId: `${requestId}/${index}`,
         };
         // Keyed by its id, or its letter id: records without one spread over the partitions.
         dead.push({ key: idText === null ? Buffer.from(letter.letterId!) : letter.originalKey, value: deps.serdes.forTopic(topics.deadLetters).encode(letter) });
         deadLettered.inc({ service: 'ingest', topic: route.topic, code });
       };
-      items.forEach((item, index) => {
-        const id = item !== null && typeof item === 'object' ? (item as Record<string, unknown>)[route.idField] : undefined;
+      for (const [index, item] of items.entries()) {
+        // A batch of thousands is checked in slices, so that other requests and heartbeats are served meanwhile.
+        if (index > 0 && index % checkSlice === 0) await new Promise((resolve) => setImmediate(resolve));
+        const id = isObject(item) ? item[route.idField] : undefined;
         const idText = typeof id === 'string' ? id : null;
         const pan = findClearPan(item);
         const parsed = pan === undefined ? fromJsonForm<Record<string, unknown>>(serde.type, item) : undefined;
         if (pan !== undefined || parsed === undefined || !parsed.ok) {
           const code: ErrorCode = pan !== undefined ? 'POSGUARD_ERR_INGEST_CLEAR_PAN' : 'POSGUARD_ERR_INGEST_INVALID';
           const fieldErrors = pan !== undefined ? [{ path: pan, message: 'looks like a clear card number; send the token' }] : parsed!.ok ? [] : parsed!.errors;
-          const message = pan !== undefined ? `a clear card number was sent in ${pan}` : `not a valid ${route.recordName}: ${summariseFieldErrors(fieldErrors)}`;
+          const message = pan !== undefined ? () => `a clear card number was sent in ${pan}` : (shown: FieldError[]) => `not a valid ${route.recordName}: ${summariseFieldErrors(shown)}`;
           reject(index, idText, code, fieldErrors, message, item);
-          return;
+          continue;
         }
         const record = parsed.value;
         const meaning = recordErrors(route.kind, record, { now: Date.now(), maxAheadMs: deps.eventTimeMaxAheadMs ?? 300_000 });
         if (meaning.length > 0) {
-          reject(index, idText, 'POSGUARD_ERR_INGEST_INVALID', meaning, `not a meaningful ${route.recordName}: ${summariseFieldErrors(meaning)}`, item);
-          return;
+          reject(index, idText, 'POSGUARD_ERR_INGEST_INVALID', meaning, (shown) => `not a meaningful ${route.recordName}: ${summariseFieldErrors(shown)}`, item);
+          continue;
         }
         const recordId = String(record[route.idField]);
         // Per acquirer: another acquirer's record with the same id must not turn this one into a "duplicate".
         if (route.idField !== route.keyField && !recent.add(`${route.topic}:${acquirerId}:${recordId}`)) {
           results.push({ index, id: recordId, status: 'duplicate' });
-          return;
+          continue;
         }
         accepted.push({ key: Buffer.from(String(record[route.keyField])), value: serde.encode(record) });
         results.push({ index, id: recordId, status: 'accepted' });
-      });
+        if (profileKind !== undefined) claimed.push(record as unknown as MerchantProfile | TerminalProfile);
+      }
 
       inFlight += accepted.length + dead.length;
       try {
@@ -208,6 +247,8 @@ export function buildIngestApp(deps: IngestDeps) {
         inFlight -= accepted.length + dead.length;
       }
       produced.inc({ service: 'ingest', topic: route.topic }, accepted.length);
+      // Written, so owned: this instance refuses another acquirer's change before its feed reads these back.
+      for (const profile of claimed) deps.profileOwners.claim(profileKind!, profile);
       const rejected = results.filter((r) => r.status === 'rejected').length;
       const summary = { accepted: results.filter((r) => r.status === 'accepted').length, duplicates: results.filter((r) => r.status === 'duplicate').length, rejected };
       // A single invalid record is a 400; a batch with some invalid records is still a 202 for the rest.

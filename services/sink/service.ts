@@ -12,6 +12,8 @@ import { topics } from '../core/codec/topics.ts';
 import type { Logger } from '../core/observability/logging.ts';
 import type { Metrics } from '../core/observability/metrics.ts';
 import { refuseClearPans } from '../core/pan.ts';
+import { admitProfile, ProfileOwners, profileIdOf, profileKindOf, type ProfileKind } from '../core/profile-ownership.ts';
+import type { MerchantProfile, TerminalProfile } from '../core/records.ts';
 import { deadLetterOf } from '../core/service/dead-letter.ts';
 import type { Producer, TopicPartitionOffset, Transport } from '../core/transport/port.ts';
 import { rowOf, tableOfTopic } from './rows.ts';
@@ -133,9 +135,34 @@ export async function runSink(deps: SinkDeps): Promise<RunningSink> {
     }
   }
 
+  /**
+   * Who registered each merchant and terminal. The tables hold it (a profile changing hands never
+   * reaches them), so a restarted sink asks them for the ids of each batch it has not seen.
+   */
+  const owners = new ProfileOwners();
+  const ownersAskedFor = new Set<string>();
+  async function learnStoredOwners(kind: ProfileKind, profiles: (MerchantProfile | TerminalProfile)[]): Promise<void> {
+    const ids = [...new Set(profiles.map((p) => profileIdOf(kind, p)))].filter((id) => !ownersAskedFor.has(`${kind}:${id}`));
+    if (ids.length === 0) return;
+    const [table, idColumn] = kind === 'merchant' ? ['merchants', 'merchantId'] : ['terminals', 'terminalId'];
+    const result = await clickhouse.query({
+      query: `SELECT ${idColumn} AS id, any(acquirerId) AS owner FROM ${database}.${table} WHERE ${idColumn} IN {ids:Array(String)} AND acquirerId IS NOT NULL GROUP BY id`,
+      query_params: { ids },
+      format: 'JSONEachRow',
+    });
+    for (const { id, owner } of await result.json<{ id: string; owner: string }>()) owners.remember(kind, id, owner);
+    for (const id of ids) ownersAskedFor.add(`${kind}:${id}`);
+  }
+
   await consumer.run(async (batch, context) => {
     const serde = serdes.forTopic(batch.topic);
     await serde.prepare(batch.records.map((r) => r.value));
+    const profileKind = profileKindOf(batch.topic);
+    if (profileKind !== undefined) {
+      // Profile topics are low in volume: their values are decoded here once more, to ask for the owners first.
+      const readable = batch.records.flatMap((r) => { try { return r.value === null ? [] : [serde.decode(r.value) as MerchantProfile]; } catch { return []; } });
+      await learnStoredOwners(profileKind, readable);
+    }
     const table = tableOfTopic[batch.topic]!;
     const list = rows.get(table) ?? [];
     rows.set(table, list);
@@ -144,8 +171,10 @@ export async function runSink(deps: SinkDeps): Promise<RunningSink> {
       try {
         if (record.value === null) continue; // compaction tombstone: nothing to store
         const value = serde.decode(record.value);
-        // Dead letters were masked where they were made; anything else produced to Kafka may hold a clear PAN.
-        if (batch.topic !== topics.deadLetters) refuseClearPans(value, batch.topic);
+        // Profiles meet the enricher's rules, owners included; dead letters were masked where they
+        // were made; anything else produced to Kafka may hold a clear PAN.
+        if (profileKind !== undefined) admitProfile(owners, profileKind, batch.topic, value as MerchantProfile | TerminalProfile);
+        else if (batch.topic !== topics.deadLetters) refuseClearPans(value, batch.topic);
         list.push(rowOf(batch.topic, value));
       } catch (error) {
         const letter = deadLetterOf(service, record, error);

@@ -41,6 +41,48 @@ describe('card behaviour', () => {
     expect(alert!.explanation).toContain('3 at hours it rarely uses');
   });
 
+  // A neighbourhood of 700 cards shopping by day for a month: enough for every card partition to
+  // know when people buy. A new card (six purchases over three days) is judged against it.
+  // Every third day they also fill up at the pump, for 30.00 to 70.00.
+  const neighbourhood = (): SpecRecord[] => Array.from({ length: 700 * 30 }, (_, i) => {
+    const [card, day] = [i % 700, Math.floor(i / 700)];
+    const atPump = (card + day) % 3 === 0;
+    return purchase({ card: `tok-n${card}`, at: T0 + day * DAY + ((i % 9) - 2) * HOUR + (i % 60) * MIN,
+      amountMinor: atPump ? 3000 + (i % 9) * 500 : 1500 + (i % 13) * 300, terminal: atPump ? tills.fuelPump : tills.paris });
+  });
+  const newCard = (): SpecRecord[] => Array.from({ length: 6 }, (_, i) => purchase({ card: 'tok-new', at: T0 + 27 * DAY + i * 12 * HOUR, amountMinor: 3000 }));
+  const newCardSpree = (localHour: number): SpecRecord[] => Array.from({ length: 3 }, (_, i) =>
+    // Paris is UTC+1 on these dates: T0 is 11:00 there.
+    purchase({ card: 'tok-new', at: T0 + 31 * DAY + (localHour - 11) * HOUR + i * 20 * MIN, amountMinor: 40_000 }));
+
+  it('UNUSUAL_HOUR_FOR_CARD on a card with six purchases: at 03:00, when the population hardly buys, three unusual amounts are enough', () => {
+    const alerts = spec().given(...registry(), ...neighbourhood(), ...newCard()).when(...newCardSpree(3)).alerts.filter((a) => a.subjectId === 'tok-new');
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]!.reasonCodes).toContain('UNUSUAL_HOUR_FOR_CARD');
+    expect(alerts[0]!.measurements.atRareHours).toBe(3);
+  });
+
+  it('near miss: the same three purchases at 15:00, when the population buys, are not enough', () => {
+    const alerts = spec().given(...registry(), ...neighbourhood(), ...newCard()).when(...newCardSpree(15)).alerts.filter((a) => a.subjectId === 'tok-new');
+    expect(alerts).toEqual([]);
+  });
+
+  // Four fill-ups of 200.00 in a day: four times what the neighbourhood pays at the pump.
+  const fourFillUps = (card: string): SpecRecord[] => Array.from({ length: 4 }, (_, i) =>
+    purchase({ card, at: T0 + 31 * DAY + i * 2 * HOUR, amountMinor: 20_000, terminal: tills.fuelPump }));
+  const groceriesAt = (card: string, amountMinor: number): SpecRecord[] => Array.from({ length: 20 }, (_, i) =>
+    purchase({ card, at: T0 + (8 + i) * DAY + ((i % 5) - 1) * HOUR, amountMinor: amountMinor + (i % 5) * amountMinor / 10 }));
+
+  it('raises four first fill-ups at four times the usual on a card that pays the usual at the grocer\'s', () => {
+    const alerts = spec().given(...registry(), ...neighbourhood(), ...groceriesAt('tok-usual', 2500)).when(...fourFillUps('tok-usual')).alerts;
+    expect(alerts.filter((a) => a.subjectId === 'tok-usual' && a.detector === detector)).toHaveLength(1);
+  });
+
+  it('near miss: the same fill-ups on a card that pays five times the usual everywhere (its price level, not somebody else)', () => {
+    const alerts = spec().given(...registry(), ...neighbourhood(), ...groceriesAt('tok-lavish', 12_500)).when(...fourFillUps('tok-lavish')).alerts;
+    expect(alerts.filter((a) => a.subjectId === 'tok-lavish')).toEqual([]);
+  });
+
   it('AMOUNT_BELOW_CARD_HABIT: a card tested with 1.00 four times at a shop where it spends 30.00', () => {
     spec().given(...registry(), ...groceries()).when(...spree(4, 100, 10 * MIN))
       .then({ detector, reasonCodes: ['AMOUNT_BELOW_CARD_HABIT'] });

@@ -23,7 +23,7 @@ function terminal(terminalId: string, m: MerchantProfile, kind: TerminalProfile[
   return {
     terminalId, merchantId: m.merchantId, kind, capabilities: { chip: kind !== 'SOFTPOS' && kind !== 'VIRTUAL', contactless: kind !== 'VIRTUAL', pinPad: kind !== 'VIRTUAL' },
     latitude: m.latitude, longitude: m.longitude, firmwareVersion: '4.2.1', firmwareHash: 'sha256:registered', status: 'ACTIVE',
-    registeredAt: T0 - 400 * DAY, updatedAt: T0 - 10 * DAY,
+    registeredAt: T0 - 400 * DAY, updatedAt: T0 - 10 * DAY, acquirerId: m.acquirerId,
   };
 }
 

@@ -12,6 +12,7 @@ import type { DeadLetter } from '../../services/core/records.ts';
 import { ensureTopics } from '../../services/core/service/topology.ts';
 import { createInProcessTransport } from '../../services/core/transport/in-process/in-process-log.ts';
 import { buildIngestApp } from '../../services/ingest/app.ts';
+import { ProfileOwners } from '../../services/core/profile-ownership.ts';
 
 const key = 'acquirer-one-key-0123456789';
 const example = JSON.parse(readFileSync(`${schemasDir}/examples/AuthorisationEvent.json`, 'utf8')) as Record<string, unknown>;
@@ -26,7 +27,7 @@ const recordsIn = (topic: string) => transport.log.topic(topic).partitions.flat(
 beforeAll(async () => {
   await ensureTopics(transport.admin, 3, 604_800_000);
   serdes = await registerSerdes(createInProcessSchemaRegistry(), loadSchemaCatalog());
-  app = buildIngestApp({
+  app = buildIngestApp({ profileOwners: new ProfileOwners(),
     producer: await transport.producer(), serdes, catalog: loadSchemaCatalog(), apiKeys: loadConfig({ POSGUARD_API_KEYS: `acq-eu-01:${key}` }).apiKeys,
     logger: createLogger({ level: 'silent' }), metrics: createMetrics({ defaultMetrics: false }), ratePerAcquirer: 50, bodyLimitBytes: 64 * 1024,
   });
@@ -64,7 +65,7 @@ describe('HTTP ingest', () => {
   });
 
   it('keeps one acquirer\'s ids apart from another\'s: a record with an id another acquirer sent first is still written', async () => {
-    const other = buildIngestApp({
+    const other = buildIngestApp({ profileOwners: new ProfileOwners(),
       producer: await transport.producer(), serdes, catalog: loadSchemaCatalog(), apiKeys: loadConfig({ POSGUARD_API_KEYS: `acq-eu-01:${key},acq-eu-02:${key}-2` }).apiKeys,
       logger: createLogger({ level: 'silent' }), metrics: createMetrics({ defaultMetrics: false }), ratePerAcquirer: 50, bodyLimitBytes: 64 * 1024,
     });
@@ -75,6 +76,29 @@ describe('HTTP ingest', () => {
     expect((await send('acq-eu-02', `${key}-2`)).json()).toMatchObject({ accepted: 1 });
     expect((await send('acq-eu-01', key)).json()).toMatchObject({ accepted: 1, duplicates: 0 });
     await other.close();
+  });
+
+  it('keeps every record of a large rejected batch as one bounded dead letter, and details only the first rejections in the answer', async () => {
+    const large = buildIngestApp({ profileOwners: new ProfileOwners(),
+      producer: await transport.producer(), serdes, catalog: loadSchemaCatalog(), apiKeys: loadConfig({ POSGUARD_API_KEYS: `acq-eu-01:${key}` }).apiKeys,
+      logger: createLogger({ level: 'silent' }), metrics: createMetrics({ defaultMetrics: false }), ratePerAcquirer: 20_000,
+    });
+    const before = recordsIn(topics.deadLetters).length;
+    // Records wrong in every field: each would list a dozen field errors.
+    const response = await large.inject({ method: 'POST', url: '/v1/authorisations', headers: { 'content-type': 'application/json', 'x-api-key': key },
+      payload: JSON.stringify(Array.from({ length: 5_000 }, (_, i) => ({ eventId: `bare-${i}` }))) });
+    expect(response.statusCode).toBe(400);
+    const answer = response.json() as { rejected: number; results: { fieldErrors?: unknown[] }[] };
+    expect(answer.rejected).toBe(5_000);
+    expect(answer.results.filter((r) => r.fieldErrors !== undefined)).toHaveLength(100);
+    const letters = recordsIn(topics.deadLetters).slice(before);
+    expect(letters).toHaveLength(5_000);
+    const decoded = letters.map((l) => serdes.forTopic<DeadLetter>(topics.deadLetters).decode(l.value!));
+    expect(new Set(decoded.map((l) => l.letterId)).size).toBe(5_000);
+    expect(Math.max(...decoded.map((l) => l.fieldErrors.length))).toBe(4);
+    expect(decoded[0]!.fieldErrors.at(-1)!.message).toMatch(/^and \d+ more fields are wrong$/);
+    expect(Math.max(...letters.map((l) => l.value!.length))).toBeLessThan(1024);
+    await large.close();
   });
 
   it('refuses an authorisation that fits the schema but makes no sense, naming the field, and dead-letters it', async () => {
@@ -136,7 +160,7 @@ describe('HTTP ingest', () => {
   it('takes a key configured by its SHA-256 digest, and an acquirer\'s old and new keys side by side during a rotation', async () => {
     const [oldKey, newKey] = ['acquirer-old-key-0123456789', 'acquirer-new-key-0123456789'];
     const digestOf = (k: string) => createHash('sha256').update(k).digest('hex');
-    const rotating = buildIngestApp({
+    const rotating = buildIngestApp({ profileOwners: new ProfileOwners(),
       producer: await transport.producer(), serdes, catalog: loadSchemaCatalog(),
       apiKeys: loadConfig({ POSGUARD_API_KEYS: `acq-eu-01:sha256:${digestOf(oldKey)}, acq-eu-01:sha256:${digestOf(newKey)}` }).apiKeys,
       logger: createLogger({ level: 'silent' }), metrics: createMetrics({ defaultMetrics: false }), ratePerAcquirer: 50,

@@ -17,6 +17,7 @@ import { createMetrics } from '../../services/core/observability/metrics.ts';
 import { ensureTopics } from '../../services/core/service/topology.ts';
 import { createInProcessTransport } from '../../services/core/transport/in-process/in-process-log.ts';
 import { buildIngestApp } from '../../services/ingest/app.ts';
+import { ProfileOwners } from '../../services/core/profile-ownership.ts';
 
 const key = 'fuzzing-acquirer-key-0123456789';
 const example = JSON.parse(readFileSync(`${schemasDir}/examples/AuthorisationEvent.json`, 'utf8')) as Record<string, unknown>;
@@ -26,7 +27,7 @@ const written = (topic: string) => transport.log.topic(topic).partitions.reduce(
 
 beforeAll(async () => {
   await ensureTopics(transport.admin, 3, 604_800_000);
-  app = buildIngestApp({
+  app = buildIngestApp({ profileOwners: new ProfileOwners(),
     producer: await transport.producer(), serdes: await registerSerdes(createInProcessSchemaRegistry(), loadSchemaCatalog()), catalog: loadSchemaCatalog(),
     apiKeys: loadConfig({ POSGUARD_API_KEYS: `acq-eu-01:${key}` }).apiKeys, logger: createLogger({ level: 'silent' }),
     metrics: createMetrics({ defaultMetrics: false }), ratePerAcquirer: 1_000_000,

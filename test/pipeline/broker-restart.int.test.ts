@@ -1,9 +1,11 @@
 /**
- * The broker stopped for 20 seconds mid-stream and started again, under the running services. The
- * test runs a Kafka broker of its own (same code as the native stack, on free loopback ports, in a
- * directory of its own), so stopping it disturbs no other test file. The enricher and the detectors
- * run as processes against it and must come through without a restart: alerts equal the embedded
- * run's, every group drains, and each service is ready again.
+ * The broker stopped for 20 seconds mid-stream and started again, under the running services: once
+ * with SIGTERM (an operator's restart), once with SIGKILL (a crash: no controlled shutdown, the log
+ * recovered from disk). The test runs a Kafka broker of its own (same code as the native stack, on
+ * free loopback ports, in a directory of its own), so stopping it disturbs no other test file. The
+ * enricher and the detectors run as processes against it and must come through without a restart:
+ * alerts equal the embedded run's, every group drains, no input arrived late, each service is ready
+ * again, and every authorisation produced reached auth.enriched.v1 exactly once.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +17,7 @@ import { createConfluentSchemaRegistry } from '../../services/core/codec/schema-
 import { registerSerdes, type Serdes } from '../../services/core/codec/serde.ts';
 import { topics } from '../../services/core/codec/topics.ts';
 import { createLogger } from '../../services/core/observability/logging.ts';
-import type { FraudAlert } from '../../services/core/records.ts';
+import type { EnrichedAuthorisation, FraudAlert } from '../../services/core/records.ts';
 import { createKafkaTransport } from '../../services/core/transport/kafka/kafka-transport.ts';
 import type { Transport } from '../../services/core/transport/port.ts';
 import { detectorGroupId, detectorStages } from '../../services/detectors/service.ts';
@@ -24,7 +26,7 @@ import { produceStream } from '../../services/generator/acquirer.ts';
 import { defaultGeneratorOptions, generateStream } from '../../services/generator/stream.ts';
 import { totalLag } from '../../services/pipeline/drain.ts';
 import { readTopic, referenceAlertIds } from '../support/reference-run.ts';
-import { freePort, endServices, startService, stopService, waitForQuietGroups, type ServiceProcess } from '../support/service-process.ts';
+import { counter, freePort, endServices, startService, stopService, waitForQuietGroups, type ServiceProcess } from '../support/service-process.ts';
 import { waitFor } from '../support/wait.ts';
 
 const { schemaRegistryUrl } = inject('endpoints');
@@ -58,26 +60,35 @@ afterAll(async () => {
   rmSync(stateDir, { recursive: true, force: true });
 });
 
-describe('a broker outage under the running services', () => {
+describe('broker outages under the running services', () => {
   let alerts: FraudAlert[] = [];
+  let enriched: string[] = [];
+  let lateInputs = -1;
 
-  it('is ridden out: the services consume again once the broker is back, without being restarted', async () => {
+  it('are ridden out: the services consume again once the broker is back, without being restarted', async () => {
     const env = { KAFKA_BROKERS: brokers, SCHEMA_REGISTRY_URL: schemaRegistryUrl, POSGUARD_PARTITION_IDLE_MS: String(partitionIdleMs), LOG_LEVEL: 'info' };
     const started = await Promise.all([startService(['enricher'], env), startService(['detectors'], env)]);
+    const detectors = started[1];
     services.push(...started);
-    const producer = await kafka.producer();
-    const half = Math.floor(stream.records.length / 2);
-    await produceStream(stream.records, producer, serdes, { filter: (_r, i) => i < half });
+    let producer = await kafka.producer();
+    const [third, twoThirds] = [Math.floor(stream.records.length / 3), Math.floor((2 * stream.records.length) / 3)];
+    await produceStream(stream.records, producer, serdes, { filter: (_r, i) => i < third });
     await waitFor('the detectors to be consuming', async () => (await totalLag(kafka, [detectorGroupId('card')])) < 5_000, 120_000);
 
-    // The broker goes away mid-stream (SIGTERM, as an operator's restart), and comes back 20 s later.
-    await stackDown(layout, ['kafka']);
-    await new Promise((resolve) => setTimeout(resolve, outageMs));
-    await stackUp(layout, ['kafka']);
-
-    await produceStream(stream.records, producer, serdes, { filter: (_r, i) => i >= half });
+    // The broker goes away mid-stream, and comes back 20 s later: first stopped, then killed.
+    for (const kill of [false, true]) {
+      await producer.disconnect();
+      await stackDown(layout, ['kafka'], { kill });
+      await new Promise((resolve) => setTimeout(resolve, outageMs));
+      await stackUp(layout, ['kafka']);
+      producer = await kafka.producer();
+      await produceStream(stream.records, producer, serdes, { filter: kill ? (_r, i) => i >= twoThirds : (_r, i) => i >= third && i < twoThirds });
+      if (!kill) await waitFor('the detectors to be consuming again', async () => (await totalLag(kafka, [detectorGroupId('card')])) < 5_000, 300_000);
+    }
     await producer.disconnect();
     await waitForQuietGroups(kafka, groups, 6 * partitionIdleMs + 2000, 600_000);
+    lateInputs = await counter(detectors, 'posguard_late_inputs_total');
+    enriched = (await readTopic<EnrichedAuthorisation>(kafka, serdes, topics.enrichedAuthorisations)).map((e) => e.authorisation.eventId);
     for (const s of started) {
       expect(s.child.exitCode, `${s.name} exited`).toBeNull();
       expect((await fetch(`http://127.0.0.1:${s.port}/readyz`)).status, `${s.name} ready`).toBe(200);
@@ -86,7 +97,14 @@ describe('a broker outage under the running services', () => {
     alerts = await readTopic<FraudAlert>(kafka, serdes, topics.fraudAlerts);
   }, 1_200_000);
 
-  it('alerts exactly what the embedded run alerts: none lost or duplicated by the outage', () => {
+  it('enriches every authorisation produced exactly once, and counts no late input', () => {
+    console.log(`[broker outages] ${stream.counts.authorisation} authorisations in, ${enriched.length} enriched out (${new Set(enriched).size} distinct), ${lateInputs} late inputs`);
+    expect(enriched.length).toBe(stream.counts.authorisation);
+    expect(new Set(enriched).size).toBe(enriched.length);
+    expect(lateInputs).toBe(0);
+  });
+
+  it('alerts exactly what the embedded run alerts: none lost or duplicated by the outages', () => {
     const ids = alerts.map((a) => a.alertId);
     expect(ids.length).toBeGreaterThan(5);
     expect(new Set(ids).size).toBe(ids.length);

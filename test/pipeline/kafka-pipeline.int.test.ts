@@ -3,8 +3,11 @@
  * Two instances of every stage that scales out — ingest, enricher, detectors (all four stages in
  * each) — run as separate processes beside one sink (it holds the embedded ClickHouse engine,
  * which one process owns); a generated stream goes in partly through HTTP, spread over both ingest
- * instances, and partly straight to Kafka. Mid-stream one enricher and one detectors instance are
- * killed (SIGKILL) and restarted: their tasks move to the survivors and back. The sink crashes
+ * instances, and partly straight to Kafka. One ingest instance is killed (SIGKILL) mid-chunk and
+ * the acquirer resends the chunk to the other, so the log holds some authorisations twice. Mid-stream
+ * one enricher and one detectors instance are killed (SIGKILL) and restarted, and the other
+ * detectors instance is stopped (SIGTERM) under load and restarted: their tasks move to the
+ * survivors and back. The sink crashes
  * between a ClickHouse insert and its offset commit and is restarted. At the end: the alerts are
  * exactly those an embedded run of the same input gives (no duplicate, none missing), no stage
  * counted a late input, every table holds its input count, and malformed records — a poison pill
@@ -31,7 +34,7 @@ import { pipelineGroups, totalLag } from '../../services/pipeline/drain.ts';
 import { scoreAlerts } from '../../services/quality/score.ts';
 import { claimContractTopics } from '../support/contract-topics.ts';
 import { readTopic, referenceAlertIds } from '../support/reference-run.ts';
-import { endServices, startService, stopService, waitForQuietGroups, type ServiceProcess } from '../support/service-process.ts';
+import { counter, endServices, startService, stopService, waitForQuietGroups, type ServiceProcess } from '../support/service-process.ts';
 import { waitFor } from '../support/wait.ts';
 
 const { kafkaBrokers, schemaRegistryUrl } = inject('endpoints');
@@ -67,13 +70,6 @@ let clickhouse: ClickHouseTarget;
 let releaseContractTopics = () => {};
 let lateInputs = 0;
 let detectorsOutput = '';
-
-/** A counter of a running service, summed over its label values. */
-async function counter(service: ServiceProcess, name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${service.port}/metrics`)).text();
-  return text.split('\n').filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
-    .reduce((n, line) => n + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
-}
 
 /** Each acquirer's API key (POSGUARD_API_KEYS below): a key may only send its own acquirer's records. */
 const keyOf = (acquirerId: unknown) => ({ 'acq-eu-02': `${apiKey}-2`, 'acq-eu-03': `${apiKey}-3` } as Record<string, string>)[String(acquirerId)] ?? apiKey;
@@ -130,31 +126,47 @@ afterAll(async () => {
 });
 
 describe('the pipeline over Kafka, as separate services', () => {
-  it('processes a stream sent partly over HTTP and partly to Kafka, through crashes of one instance of each stage', async () => {
+  it('processes a stream sent partly over HTTP and partly to Kafka, through crashes of one instance of each stage and a resend', async () => {
     const instance = (id: string) => ({ ...env, POSGUARD_INSTANCE_ID: id });
     // Started together, as an operator's scripts would.
-    const [ingestA, ingestB, enricherA, enricherB, detectorsA0, detectorsB] = await Promise.all([
+    const [ingestA, ingestB0, enricherA, enricherB, detectorsA0, detectorsB0] = await Promise.all([
       startService(['ingest'], instance('a')), startService(['ingest'], instance('b')),
       startService(['enricher'], instance('a')), startService(['enricher'], instance('b')),
       startService(['detectors'], instance('a')), startService(['detectors'], instance('b')),
     ]);
-    let detectorsA = detectorsA0;
+    let [detectorsA, detectorsB, ingestB] = [detectorsA0, detectorsB0, ingestB0];
     let sink = await startService(['sink'], { ...instance('a'), POSGUARD_FAULT_SINK_CRASH_AFTER_INSERTS: '2' });
-    services.push(ingestA, ingestB, enricherA, enricherB, detectorsA, detectorsB, sink);
+    services.push(ingestA, ingestB0, enricherA, enricherB, detectorsA, detectorsB, sink);
 
     // The first quarter over HTTP, in chunks sent to one ingest instance or the other; the rest straight to Kafka as Avro.
     httpCut = Math.floor(stream.records.length / 4);
     let rejectedOverHttp = 0;
+    let ingestKilled = false;
     // Each acquirer posts its records of a chunk in a request of its own, so one acquirer's records
     // reach a card's partition after another's later ones: chunks span at most 5 minutes of event
     // time, within the allowed lateness (10), as independent acquirers' clocks and queues would be.
     for (let i = 0, n = 0; i < httpCut; n++) {
       let end = i + 1;
       while (end < httpCut && end - i < 500 && timeOf(stream.records[end]!) - timeOf(stream.records[i]!) < 5 * 60_000) end++;
-      rejectedOverHttp += await postChunk((n % 2 === 0 ? ingestA : ingestB).port, stream.records.slice(i, end));
+      const chunk = stream.records.slice(i, end);
+      if (!ingestKilled && n >= 40 && n % 2 === 1 && !chunk.some((r) => r.type === 'malformed')) {
+        // Ingest b dies mid-chunk (SIGKILL): the acquirer gets no answers, resends the whole chunk
+        // to the other instance, and b comes back. What b wrote before dying is now in the log twice.
+        const sending = postChunk(ingestB.port, chunk).catch(() => 0);
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        await stopService(ingestB, 'SIGKILL');
+        await sending;
+        rejectedOverHttp += await postChunk(ingestA.port, chunk);
+        ingestB = await startService(['ingest'], instance('b'));
+        services.push(ingestB);
+        ingestKilled = true;
+      } else {
+        rejectedOverHttp += await postChunk((n % 2 === 0 ? ingestA : ingestB).port, chunk);
+      }
       i = end;
     }
     httpMalformed = stream.records.slice(0, httpCut).filter((r) => r.type === 'malformed').length;
+    expect(ingestKilled).toBe(true);
     expect(rejectedOverHttp).toBe(httpMalformed);
     // The stream's malformed records sent to Kafka, and one poison pill (below).
     kafkaMalformed = stream.records.slice(httpCut).filter((r) => r.type === 'malformed').length + 1;
@@ -172,7 +184,16 @@ describe('the pipeline over Kafka, as separate services', () => {
     const [enricherA2, detectorsA2] = await Promise.all([startService(['enricher'], instance('a')), startService(['detectors'], instance('a'))]);
     detectorsA = detectorsA2;
     services.push(enricherA2, detectorsA2);
-    await produceStream(stream.records, producer, serdes, { filter: (_r, i) => i >= crashAt + 20_000 });
+    await produceStream(stream.records, producer, serdes, { filter: (_r, i) => i >= crashAt + 20_000 && i < crashAt + 60_000 });
+    // The other detectors instance is stopped under load (SIGTERM): it commits what it processed and
+    // exits 0 within the shutdown bound (past it, the process exits 1), then comes back.
+    const lagAtStop = await totalLag(kafka, Object.keys(pipelineGroups));
+    const stopAt = Date.now();
+    expect(await stopService(detectorsB, 'SIGTERM'), 'detectors stopped under load').toBe(0);
+    console.log(`[e2e] detectors instance b stopped by SIGTERM in ${Date.now() - stopAt} ms with ${lagAtStop} records of lag`);
+    detectorsB = await startService(['detectors'], instance('b'));
+    services.push(detectorsB);
+    await produceStream(stream.records, producer, serdes, { filter: (_r, i) => i >= crashAt + 60_000 });
     await producer.disconnect();
 
     // The sink killed itself between an insert and its commit (fault injection); bring it back.

@@ -10,6 +10,7 @@ import { topics } from '../../services/core/codec/topics.ts';
 import { loadConfig } from '../../services/core/config/config.ts';
 import { createMetrics } from '../../services/core/observability/metrics.ts';
 import { buildIngestApp } from '../../services/ingest/app.ts';
+import { ProfileOwners } from '../../services/core/profile-ownership.ts';
 import { runSink } from '../../services/sink/service.ts';
 import { embeddedSinkWorld } from '../support/embedded-sink.ts';
 import { waitFor } from '../support/wait.ts';
@@ -21,7 +22,7 @@ const rejected = 3000;
 describe('dead letters of HTTP ingest in ClickHouse', () => {
   it('keeps each rejected record of one request as a row of its own', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
-    const app = buildIngestApp({
+    const app = buildIngestApp({ profileOwners: new ProfileOwners(),
       producer: await platform().transport.producer(), serdes: platform().serdes, catalog: loadSchemaCatalog(), apiKeys: loadConfig({ POSGUARD_API_KEYS: `acq-eu-01:${key}` }).apiKeys,
       logger, metrics, ratePerAcquirer: 10_000,
     });

@@ -63,6 +63,13 @@ export async function startService(args: string[], env: Record<string, string>, 
   return service;
 }
 
+/** A counter of a running service, summed over its label values. */
+export async function counter(service: ServiceProcess, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${service.port}/metrics`)).text();
+  return text.split('\n').filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+    .reduce((n, line) => n + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+}
+
 export async function stopService(service: ServiceProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | string> {
   if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill(signal);
   return service.exited;

@@ -48,12 +48,17 @@ export function schemaIdOf(bytes: Buffer): number {
 
 export function validateAgainst(type: avro.Type, value: unknown): FieldError[] {
   const errors: FieldError[] = [];
-  type.isValid(value, {
-    errorHook(path: string[], part: unknown, partType: avro.Type) {
-      const expected = partType.typeName ?? (partType as { name?: string }).name ?? 'value';
-      errors.push({ path: path.join('.') || '(record)', message: `expected ${expected}, got ${describe(part)}` });
-    },
-  });
+  try {
+    type.isValid(value, {
+      errorHook(path: string[], part: unknown, partType: avro.Type) {
+        const expected = partType.typeName ?? (partType as { name?: string }).name ?? 'value';
+        errors.push({ path: path.join('.') || '(record)', message: `expected ${expected}, got ${describe(part)}` });
+      },
+    });
+  } catch (error) {
+    // avsc's checks can throw on values JSON can carry: an enum given {"toString": 0} cannot become text.
+    errors.push({ path: '(record)', message: `holds a value that cannot be checked (${(error as Error).message})` });
+  }
   return errors;
 }
 

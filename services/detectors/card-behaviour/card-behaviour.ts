@@ -6,16 +6,23 @@
  * Each card keeps a profile learned from its own approved purchases:
  * - its amounts per kind of purchase (merchant category × card present or not), as the mean and
  *   spread of log-amounts. While a card has few purchases of a kind, the estimate is shrunk toward
- *   the population of that kind (`cardProfilePriorPurchases` pseudo-purchases), so a new card is
- *   judged against what such purchases usually cost, and an old one against itself;
- * - its hours of day (24 counters, halved when they grow, so habits can change);
+ *   a prior (`cardProfilePriorPurchases` pseudo-purchases): what that kind costs the population,
+ *   moved by the card's own price level, so a new card is judged against what such purchases
+ *   usually cost, and an old one against itself;
+ * - its price level: how far above or below the population its purchases of every kind run (the
+ *   mean of log-amount minus the population's mean for the kind), and how much that varies. A card
+ *   that pays four times the usual at the grocer's does so at the restaurant too: its first
+ *   restaurant bills are judged at its level, with its own spread, not at everybody's;
+ * - its hours of day (24 counters, halved when they grow, so habits can change), shrunk toward the
+ *   population's hours (`cardProfileHourPriorPurchases`) while it has few purchases;
  * - which kinds of purchase it makes at all, and how many purchases a day.
  *
  * A purchase is *unusual* when its amount is far from the card's habit for that kind of purchase
  * (`cardProfileHighSpreads` spreads above, or `cardProfileLowSpreads` below: small amounts are
  * common, so far fewer count), and more unusual at an hour the card rarely uses or in a kind of
  * purchase it never made. While the card buys faster than usual (`cardProfileVelocityFactor` times
- * its usual purchases a day within the window), a purchase only `cardProfileModerateSpreads` above
+ * its usual purchases a day within the window, once it has `cardProfileVelocityMinPurchases`
+ * purchases over `cardProfileVelocityMinDays` days), a purchase only `cardProfileModerateSpreads` above
  * its habit also counts, `cardProfileModerateWeight` each. A verdict is raised when the unusual purchases within
  * `cardProfileBurstHours` add up to `cardProfileBurstScore`: one odd purchase is a card holder's
  * holiday; several in a day is somebody else spending. Every purchase is learned only once it has
@@ -33,7 +40,7 @@ import { fmt, type Verdict } from '../kernel/alert.ts';
 import type { Thresholds } from '../thresholds.ts';
 
 export const CARD_BEHAVIOUR = 'card-behaviour';
-export const CARD_BEHAVIOUR_VERSION = '2.0.0';
+export const CARD_BEHAVIOUR_VERSION = '2.1.0';
 
 /** A card's own statistics stop growing their weight here: older habits fade. */
 const cardMemory = 50;
@@ -45,8 +52,10 @@ const populationMinPurchases = 50;
 const maxKindsPerCard = 16;
 /** Hour counters are halved when they reach this total. */
 const hourMemory = 400;
-/** The card's hour profile needs this many purchases before an hour can be called rare. */
-const hourMinPurchases = 20;
+/** A card needs this many purchases before a kind of purchase it never made counts as new to it. */
+const newKindMinPurchases = 20;
+/** Before its shard's population knows the hours of day, a card's own need this many purchases. */
+const ownHoursMinPurchases = 20;
 /** No spread is taken as narrower than this (log units, about ±10%): prices vary. */
 const minSpread = 0.1;
 /** Purchases kept per card while they are inside the burst window (a card makes a few a day). */
@@ -89,6 +98,8 @@ interface RecentPurchase {
 
 export interface CardProfile {
   readonly kinds: Map<string, LogAmountStatistics>;
+  /** Log-amounts of the card's purchases minus the population's mean for their kind. */
+  readonly level: LogAmountStatistics;
   readonly hours: number[];
   hoursTotal: number;
   purchases: number;
@@ -99,7 +110,7 @@ export interface CardProfile {
 
 export function initialCardProfile(): CardProfile {
   return {
-    kinds: new Map(), hours: new Array<number>(24).fill(0), hoursTotal: 0, purchases: 0,
+    kinds: new Map(), level: { n: 0, mean: 0, variance: 0 }, hours: new Array<number>(24).fill(0), hoursTotal: 0, purchases: 0,
     firstPurchaseAt: Number.NaN, recent: [], suppressedUntil: Number.NEGATIVE_INFINITY,
   };
 }
@@ -107,6 +118,24 @@ export function initialCardProfile(): CardProfile {
 /** What all cards of one shard spend per kind of purchase: the prior for cards that have little history. */
 export class PopulationProfile {
   private readonly kinds = new Map<string, LogAmountStatistics>();
+  /** Per shard: learned purchases per local hour of day, and their total. */
+  private readonly hours = new Map<number, { counts: number[]; total: number }>();
+
+  /** The share of the shard's purchases made in this local hour, once it has seen enough to tell. */
+  hourShare(shard: number, hour: number): number | undefined {
+    const h = this.hours.get(shard);
+    return h === undefined || h.total < populationMinPurchases * 24 ? undefined : h.counts[hour]! / h.total;
+  }
+
+  learnHour(shard: number, hour: number): void {
+    let h = this.hours.get(shard);
+    if (h === undefined) {
+      h = { counts: new Array<number>(24).fill(0), total: 0 };
+      this.hours.set(shard, h);
+    }
+    h.counts[hour]!++;
+    h.total++;
+  }
 
   get(shard: number, kind: string): LogAmountStatistics | undefined {
     const s = this.kinds.get(`${shard}|${kind}`);
@@ -139,31 +168,42 @@ export function evolveCardBehaviour(
   const kind = kindOf(a.mcc, a.cardPresent);
   const x = Math.log(a.amountMinor);
   const own = profile.kinds.get(kind);
-  const prior = population.get(shard, kind);
-  const n = own?.n ?? 0;
   const k = t.cardProfilePriorPurchases;
+  // The prior as it stands before this purchase's window moves on (learning below changes both).
+  const prior = population.get(shard, kind);
+  const hasPrior = prior !== undefined;
+  const priorMean = hasPrior ? prior.mean + levelAbovePopulation(profile.level, k) : 0;
+  const priorVariance = hasPrior ? prior.variance : 0;
+  const n = own?.n ?? 0;
   const hour = hourOf(e);
   learnPastWindow(profile, population, shard, a.eventTime - t.cardProfileBurstHours * HOUR_MS);
 
   let spreads = 0;
   let usual = Number.NaN;
-  if (prior !== undefined || n >= k) {
-    const pn = prior === undefined ? 0 : k;
-    const mean = ((own?.mean ?? 0) * n + (prior?.mean ?? 0) * pn) / (n + pn);
-    const variance = ((own?.variance ?? 0) * n + (prior?.variance ?? 0) * pn) / (n + pn);
+  if (hasPrior || n >= k) {
+    const pn = hasPrior ? k : 0;
+    const mean = ((own?.mean ?? 0) * n + priorMean * pn) / (n + pn);
+    const variance = ((own?.variance ?? 0) * n + priorVariance * pn) / (n + pn);
     spreads = (x - mean) / Math.max(Math.sqrt(variance), minSpread);
     usual = Math.exp(mean);
   }
   const high = spreads >= t.cardProfileHighSpreads;
   const low = spreads <= -t.cardProfileLowSpreads;
-  // Velocity: more purchases in the window than the card makes in a usual day, by a factor.
-  const fast = profile.purchases >= hourMinPurchases
+  // Velocity: more purchases in the window than the card makes in a usual day, by a factor, once
+  // its history is long enough to have a usual day.
+  const fast = profile.purchases >= t.cardProfileVelocityMinPurchases && a.eventTime - profile.firstPurchaseAt >= t.cardProfileVelocityMinDays * DAY_MS
     && profile.recent.length + 1 >= Math.max(3, t.cardProfileVelocityFactor * usualPurchasesPerDay(profile, a.eventTime));
   const moderate = fast && !high && !low && spreads >= t.cardProfileModerateSpreads;
 
-  const knowsHours = profile.hoursTotal >= hourMinPurchases;
-  const rareHour = (high || low || moderate) && knowsHours && (profile.hours[hour]! + 1) / (profile.hoursTotal + 24) < t.cardProfileRareHourShare / 24;
-  const newKind = (high || low) && profile.purchases >= hourMinPurchases && own === undefined;
+  // The card's share of purchases at this hour, shrunk toward the population's while it has few
+  // (a card with nine purchases has not shown it never buys at 3 am; the population has).
+  // Without a population yet, the card's own hours alone, once it has enough of them.
+  const populationShare = population.hourShare(shard, hour);
+  const hk = t.cardProfileHourPriorPurchases;
+  const hourShare = populationShare !== undefined ? (profile.hours[hour]! + hk * populationShare) / (profile.hoursTotal + hk)
+    : profile.hoursTotal >= ownHoursMinPurchases ? (profile.hours[hour]! + 1) / (profile.hoursTotal + 24) : Number.POSITIVE_INFINITY;
+  const rareHour = (high || low || moderate) && hourShare < t.cardProfileRareHourShare / 24;
+  const newKind = (high || low) && profile.purchases >= newKindMinPurchases && own === undefined;
   const score = high || low ? 1 + (rareHour ? t.cardProfileRareHourWeight : 0) + (newKind ? t.cardProfileNewKindWeight : 0)
     : moderate ? t.cardProfileModerateWeight + (rareHour ? t.cardProfileRareHourWeight : 0) : 0;
   const recent = profile.recent;
@@ -179,6 +219,17 @@ export function evolveCardBehaviour(
   profile.suppressedUntil = a.eventTime + t.cardProfileSuppressionDays * DAY_MS;
   for (const p of recent) p.alerted = true;
   return burstVerdict(profile, e, recent.filter((p) => p.score > 0), total, t);
+}
+
+/**
+ * How far the card's prior for a kind sits above the population's mean for it: the card's level,
+ * shrunk toward none while the card has few purchases (`k` pseudo-purchases). The spread stays the
+ * population's. Only a level above the population's moves the prior: a card that pays less than
+ * most at the shops it uses often has not shown it pays less everywhere (measured on an independent
+ * stream: moving the prior down, or narrowing it to the card's own spread, cost precision there).
+ */
+function levelAbovePopulation(level: LogAmountStatistics, k: number): number {
+  return (level.n / (level.n + k)) * Math.max(0, level.mean);
 }
 
 function usualPurchasesPerDay(profile: CardProfile, now: number): number {
@@ -203,6 +254,8 @@ function learnPurchase(profile: CardProfile, population: PopulationProfile, shar
     profile.kinds.set(kind, own);
   }
   learn(own, x, cardMemory);
+  const usual = population.get(shard, kind);
+  if (usual !== undefined) learn(profile.level, x - usual.mean, cardMemory);
   population.learn(shard, kind, x);
   if (profile.hoursTotal >= hourMemory) {
     profile.hoursTotal = 0;
@@ -210,6 +263,7 @@ function learnPurchase(profile: CardProfile, population: PopulationProfile, shar
   }
   profile.hours[hour]!++;
   profile.hoursTotal++;
+  population.learnHour(shard, hour);
   if (profile.purchases === 0) profile.firstPurchaseAt = time;
   profile.purchases++;
 }

@@ -26,6 +26,9 @@ import type {
   Transport,
 } from '../port.ts';
 
+/** kafkajs errors after which the member must rejoin its group (kafkajs's isRebalancing, and an unknown member). */
+const groupRejoinErrors = new Set(['REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']);
+
 export interface KafkaTransportOptions {
   readonly brokers: readonly string[];
   readonly clientId: string;
@@ -305,8 +308,11 @@ export function createKafkaTransport(options: KafkaTransportOptions): Transport 
               } catch (error) {
                 // The port promises the batch again. kafkajs retries what it deems retriable and stops the
                 // member for good otherwise: a PosguardError marked not retriable, or a transactional
-                // producer's state error after a broker restart, would end consumption there.
-                if ((error as { retriable?: unknown }).retriable === false) {
+                // producer's state error after a broker restart, would end consumption there. A group
+                // error (a rebalance seen by a heartbeat inside a long handler) stays as it is: kafkajs
+                // rejoins on it by its type. Rewrapped, it was retried on the old generation until the
+                // member crashed, and two instances rebuilding a stage kept each other rebalancing.
+                if ((error as { retriable?: unknown }).retriable === false && !groupRejoinErrors.has(String((error as { type?: unknown }).type))) {
                   throw Object.assign(new Error((error as Error).message, { cause: error }), { retriable: true });
                 }
                 throw error;
