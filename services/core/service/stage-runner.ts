@@ -461,20 +461,31 @@ export async function runStage(deps: StageRunnerDeps, stage: StageProcessor): Pr
 
   /**
    * Publishes a task's outputs and offsets in one transaction, retrying the whole transaction
-   * with jittered backoff: the coordinator refuses a new transaction while it still writes the
-   * previous one's markers (CONCURRENT_TRANSACTIONS), and the outputs are still in memory.
+   * with jittered backoff while it fails before its commit: the coordinator refuses a new
+   * transaction while it still writes the previous one's markers (CONCURRENT_TRANSACTIONS), and
+   * the outputs are still in memory. A commit that fails is not retried: its answer may have been
+   * lost with the commit done (a broker killed mid-commit), and the same outputs committed again
+   * would be duplicates. The caller marks the task stale instead; its rebuild opens the producer
+   * again, which settles that transaction either way, and resumes from the offsets the group has.
    */
   async function publish(task: Task, outputs: Map<string, OutgoingRecord[]>, committing: readonly TopicPartitionOffset[]): Promise<void> {
     const checkpoint = task.processor.checkpoint?.();
     const offsets = committing.map((o) => ({ ...o, ...(checkpoint === undefined ? {} : { metadata: checkpoint }) }));
     for (let attempt = 1; ; attempt++) {
       const transaction = await task.producer.transaction();
+      let commitSent = false;
       try {
         await transaction.send([...outputs].map(([topic, records]) => ({ topic, records })));
         await transaction.sendOffsets(deps.groupId, offsets);
+        commitSent = true;
         await transaction.commit();
         return;
       } catch (error) {
+        if (commitSent) {
+          logger.warn({ group: deps.groupId, task: task.key, error: (error as Error).message },
+            'the commit of a transaction failed, and may have happened: the task resumes from the offsets its group has');
+          throw error;
+        }
         await transaction.abort().catch(() => undefined);
         if (attempt >= 6 || /fenced|fencing/i.test((error as Error).message)) throw error;
         logger.warn({ group: deps.groupId, task: task.key, attempt, error: (error as Error).message }, 'transaction failed; retrying');
@@ -515,7 +526,10 @@ export async function runStage(deps: StageRunnerDeps, stage: StageProcessor): Pr
       p.idle = false;
       task.processor.idle?.(p.topic, false);
     }
-    const dead = await feed(task, batch, () => true);
+    // Below the task's position: what its last transaction committed although its commit failed
+    // (see publish); the member's consumer delivers the batch again from where it stood.
+    if (batch.nextOffset <= input.position) return;
+    const dead = await feed(task, batch, (r) => r.offset >= input.position);
     input.position = batch.nextOffset;
     input.lastBatchAt = Date.now();
     input.caughtUp = readToEnd(input, batch.highWatermark);

@@ -1,0 +1,113 @@
+/**
+ * A transaction whose commit happened but whose answer was lost (the broker killed mid-commit):
+ * the stage must not commit the same outputs again. Shown on the in-process log, whose producer
+ * here commits a batch and then throws, as kafkajs does when the connection drops before the
+ * answer; the broker-restart test shows the same on a real broker, where the moment cannot be chosen.
+ */
+import { describe, expect, it } from 'vitest';
+import { loadSchemaCatalog } from '../../../services/core/codec/schema-catalog.ts';
+import { createInProcessSchemaRegistry } from '../../../services/core/codec/schema-registry.ts';
+import { registerSerdes } from '../../../services/core/codec/serde.ts';
+import { topics } from '../../../services/core/codec/topics.ts';
+import { createLogger } from '../../../services/core/observability/logging.ts';
+import { createMetrics } from '../../../services/core/observability/metrics.ts';
+import type { CardOutcome } from '../../../services/core/records.ts';
+import { runStage, type StageProcessor } from '../../../services/core/service/stage-runner.ts';
+import { createInProcessTransport } from '../../../services/core/transport/in-process/in-process-log.ts';
+import type { Transport } from '../../../services/core/transport/port.ts';
+import { waitFor } from '../../support/wait.ts';
+
+const input = 'outcomes.in';
+const output = 'outcomes.out';
+
+/** The in-process transport, except that the first commit of a transaction carrying records commits and then throws. */
+function losingOneCommitAnswer(transport: Transport): { transport: Transport; lost: () => boolean } {
+  let lost = false;
+  return {
+    lost: () => lost,
+    transport: {
+      ...transport,
+      async transactionalProducer(id) {
+        const producer = await transport.transactionalProducer(id);
+        return {
+          ...producer,
+          async transaction() {
+            const transaction = await producer.transaction();
+            let carriesRecords = false;
+            return {
+              sendOffsets: (groupId, offsets) => transaction.sendOffsets(groupId, offsets),
+              abort: () => transaction.abort(),
+              async send(batches) {
+                carriesRecords ||= batches.some((b) => b.records.length > 0);
+                await transaction.send(batches);
+              },
+              async commit() {
+                await transaction.commit();
+                if (carriesRecords && !lost) {
+                  lost = true;
+                  throw new Error('Connection closed before the broker answered EndTxn');
+                }
+              },
+            };
+          },
+        };
+      },
+    },
+  };
+}
+
+/** A stateful stage that passes each outcome on and counts what its state has taken. */
+function passingOn() {
+  const taken = { count: 0 };
+  const processor: StageProcessor = {
+    inputTopics: [input],
+    stateful: true,
+    task: () => {
+      taken.count = 0;
+      const ready: CardOutcome[] = [];
+      return {
+        accept: (_topic, value) => {
+          taken.count++;
+          ready.push(value as CardOutcome);
+        },
+        collect: (emit) => {
+          for (const o of ready.splice(0)) emit(output, o.cardToken, o, o.reportedAt);
+        },
+        // What a rebuild replays was output before.
+        restore: () => {
+          ready.length = 0;
+        },
+      };
+    },
+  };
+  return { processor, taken };
+}
+
+describe('a commit whose answer is lost', () => {
+  it('is not committed again: every input reaches the output once, and the state counts each once', async () => {
+    const log = createInProcessTransport();
+    const serdes = await registerSerdes(createInProcessSchemaRegistry(), loadSchemaCatalog());
+    await log.admin.createTopics([{ topic: input, partitions: 1 }, { topic: output, partitions: 1 }]);
+    const serde = serdes.forTopic<CardOutcome>(topics.cardOutcomes);
+    const outcomes = Array.from({ length: 500 }, (_, i) => ({
+      outcomeId: `o-${i}`, cardToken: `tok_${i % 7}`, kind: 'CONFIRMED_FRAUD', fraudRelated: true, reportedAt: 1_790_000_000_000 + i, disputedEventIds: [], note: null,
+    }) satisfies CardOutcome);
+    const producer = await log.producer();
+    await producer.send([{ topic: input, records: outcomes.map((o) => ({ key: Buffer.from(o.cardToken), value: serde.encode(o), timestamp: o.reportedAt })) }]);
+
+    const { transport, lost } = losingOneCommitAnswer(log);
+    const { processor, taken } = passingOn();
+    const stage = await runStage({
+      service: 'lost-commit-test', groupId: 'lost-commit', transactionalId: 'lost-commit', transport,
+      logger: createLogger({ level: 'silent' }), metrics: createMetrics({ defaultMetrics: false }), maxBatchRecords: 100,
+      serdes: { forTopic: <T>() => serdes.forTopic<T>(topics.cardOutcomes) },
+    }, processor);
+    await waitFor('the stage to take every outcome', async () => stage.settled()
+      && (await log.admin.committedOffsets('lost-commit', input))[0]!.offset === outcomes.length, 10_000);
+    await stage.stop();
+
+    const out = log.log.topic(output).partitions.flat().map((r) => serde.decode(r.value!).outcomeId);
+    expect(lost()).toBe(true);
+    expect({ out: out.length, distinct: new Set(out).size, taken: taken.count }).toEqual({ out: 500, distinct: 500, taken: 500 });
+  });
+});
