@@ -14,13 +14,11 @@ import type { StageInput } from './inputs.ts';
 import { toAlert, type Verdict } from './kernel/alert.ts';
 import { EventTimeQueue, type Timed } from './kernel/event-time-queue.ts';
 import { MerchantStage, type MerchantStageOutput } from './merchant-stage.ts';
-import { toMerchantStage, toTerminalStage, type KeyedInput } from './routing.ts';
+import { toMerchantStage, toTerminalStage, type KeyedStageInput } from './routing.ts';
 import { ClusterArbiter, type ClusterCandidate } from './skimming-cluster/cluster-arbiter.ts';
 import { windowLengthsTried, type CityStatistic } from './skimming-cluster/skimming-cluster.ts';
 import { TerminalStage } from './terminal-stage.ts';
 import type { Thresholds } from './thresholds.ts';
-
-export type KeyedStageInput = StageInput & { readonly key: string };
 
 /** What the cluster arbiter consumes. */
 export type ArbiterInput =
@@ -35,8 +33,6 @@ export const candidateInput = (value: ClusterCandidate): ArbiterInput => ({
 export const statisticInput = (value: CityStatistic): ArbiterInput => ({
   kind: 'statistic', time: value.time, id: `s:${value.kind}:${value.city}:${value.day}`, value,
 });
-
-const keyed = (k: KeyedInput): KeyedStageInput => ({ ...k.input, key: k.key });
 
 /** Everything a drain produced. Arrays are appended to; the caller empties them. */
 export interface ProcessorOutput {
@@ -124,8 +120,8 @@ export class CardProcessor extends Processor<StageInput> {
       case 'authorisation':
         // A resend goes no further: the terminal and merchant stages see each authorisation once.
         if (!this.stage.authorisation(input.value, stageOut)) break;
-        out.toTerminal.push(keyed(toTerminalStage.authorisation(input.value)));
-        out.toMerchant.push(keyed(toMerchantStage.authorisation(input.value)));
+        out.toTerminal.push(toTerminalStage.authorisation(input));
+        out.toMerchant.push(toMerchantStage.authorisation(input));
         break;
       case 'outcome':
         this.stage.outcome(input.value, stageOut);
@@ -138,8 +134,8 @@ export class CardProcessor extends Processor<StageInput> {
         throw new Error(`unknown input ${String(unreachable)}`);
       }
     }
-    for (const notice of stageOut.compromises) for (const k of toMerchantStage.compromise(notice)) out.toMerchant.push(keyed(k));
-    for (const notice of stageOut.disputes) out.toMerchant.push(keyed(toMerchantStage.dispute(notice)));
+    for (const notice of stageOut.compromises) out.toMerchant.push(...toMerchantStage.compromise(notice));
+    for (const notice of stageOut.disputes) out.toMerchant.push(toMerchantStage.dispute(notice));
   }
 }
 

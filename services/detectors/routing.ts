@@ -3,16 +3,17 @@
  * merchant; notices split so the merchant stage only gets what concerns each merchant. Used by the
  * in-memory engine and by the repartition producers of the detectors service alike.
  */
-import type { EnrichedAuthorisation } from '../core/records.ts';
 import type { CompromiseNotice, DisputeNotice, StageInput } from './inputs.ts';
-import { authorisationInput } from './inputs.ts';
 
-export interface KeyedInput {
-  readonly key: string;
-  readonly input: StageInput;
-}
+/** A stage input with the key it travels under to its next stage. */
+export type KeyedStageInput = StageInput & { readonly key: string };
 
-function splitCompromise(notice: CompromiseNotice): KeyedInput[] {
+type AuthorisationInput = Extract<StageInput, { kind: 'authorisation' }>;
+
+/** The card stage's input, re-keyed: same id, time and record (built field by field: this runs twice per authorisation). */
+const rekeyed = (input: AuthorisationInput, key: string): KeyedStageInput => ({ kind: input.kind, time: input.time, id: input.id, value: input.value, key });
+
+function splitCompromise(notice: CompromiseNotice): KeyedStageInput[] {
   const byKey = new Map<string, CompromiseNotice['visits'][number][]>();
   for (const visit of notice.visits) {
     const key = visit.merchantId;
@@ -21,19 +22,16 @@ function splitCompromise(notice: CompromiseNotice): KeyedInput[] {
     byKey.set(key, list);
   }
   return [...byKey.entries()].map(([key, visits]) => ({
-    key,
-    input: { kind: 'compromise', time: notice.time, id: `c:${notice.cardToken}:${key}`, value: { ...notice, visits } },
+    kind: 'compromise', time: notice.time, id: `c:${notice.cardToken}:${key}`, value: { ...notice, visits }, key,
   }));
 }
 
 export const toTerminalStage = {
-  authorisation: (e: EnrichedAuthorisation): KeyedInput => ({ key: e.authorisation.terminalId, input: authorisationInput(e) }),
+  authorisation: (input: AuthorisationInput): KeyedStageInput => rekeyed(input, input.value.authorisation.terminalId),
 };
 
 export const toMerchantStage = {
-  authorisation: (e: EnrichedAuthorisation): KeyedInput => ({ key: e.authorisation.merchantId, input: authorisationInput(e) }),
-  compromise: (n: CompromiseNotice): KeyedInput[] => splitCompromise(n),
-  dispute: (n: DisputeNotice): KeyedInput => ({
-    key: n.merchantId, input: { kind: 'dispute', time: n.time, id: `d:${n.outcomeId}:${n.eventId}`, value: n },
-  }),
+  authorisation: (input: AuthorisationInput): KeyedStageInput => rekeyed(input, input.value.authorisation.merchantId),
+  compromise: (n: CompromiseNotice): KeyedStageInput[] => splitCompromise(n),
+  dispute: (n: DisputeNotice): KeyedStageInput => ({ kind: 'dispute', time: n.time, id: `d:${n.outcomeId}:${n.eventId}`, value: n, key: n.merchantId }),
 };

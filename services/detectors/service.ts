@@ -11,11 +11,12 @@ import { runStage, type Emit, type RunningStage, type StageProcessor, type Stage
 import { authorisationInput, outcomeInput, type CompromiseNotice, type DisputeNotice } from './inputs.ts';
 import {
   ArbiterProcessor, CardProcessor, MerchantProcessor, TerminalProcessor, candidateInput, emptyOutput, statisticInput,
-  type ArbiterInput, type KeyedStageInput, type ProcessorOutput,
+  type ArbiterInput, type ProcessorOutput,
 } from './processors.ts';
+import type { KeyedStageInput } from './routing.ts';
 import type { ClusterCandidate } from './skimming-cluster/cluster-arbiter.ts';
 import type { CityStatistic } from './skimming-cluster/skimming-cluster.ts';
-import { restoreSnapshot, takeSnapshot } from './kernel/snapshot.ts';
+import { detectorStateVersion, restoreSnapshot, takeSnapshot } from './kernel/snapshot.ts';
 import type { Thresholds } from './thresholds.ts';
 
 /** The Avro form of a re-keyed stage input (schemas/DetectorInput.avsc). */
@@ -229,7 +230,7 @@ function detectorStage(stage: DetectorStage, thresholds: Thresholds, partitions:
         };
     }
   })();
-  return { inputTopics: spec.inputTopics, stateful: true, task: (partition) => taskOf(spec, partition) };
+  return { inputTopics: spec.inputTopics, stateful: true, stateVersion: detectorStateVersion, task: (partition) => taskOf(spec, partition) };
 }
 
 /**

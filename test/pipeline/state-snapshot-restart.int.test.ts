@@ -22,6 +22,7 @@ import type { FraudAlert } from '../../services/core/records.ts';
 import { SnapshotStore, type SnapshotManifest } from '../../services/core/service/state-snapshots.ts';
 import { createKafkaTransport } from '../../services/core/transport/kafka/kafka-transport.ts';
 import type { Transport } from '../../services/core/transport/port.ts';
+import { detectorStateVersion } from '../../services/detectors/kernel/snapshot.ts';
 import { detectorGroupId, detectorStages } from '../../services/detectors/service.ts';
 import { produceStream } from '../../services/generator/acquirer.ts';
 import { defaultGeneratorOptions, generateStream } from '../../services/generator/stream.ts';
@@ -51,7 +52,7 @@ let releaseContractTopics = () => {};
 /** The newest snapshot manifest of each task of a stage (task p: partition p of its inputs). */
 async function newestManifests(group: string): Promise<SnapshotManifest[]> {
   const tasks = (await kafka.admin.endOffsets(pipelineGroups[group]![0]!)).map((p) => `task-${p.partition}`);
-  const store = new SnapshotStore(kafka, group, logger);
+  const store = new SnapshotStore(kafka, group, detectorStateVersion, logger);
   const { found } = await store.load(tasks, new AbortController().signal);
   await store.close();
   return found.size === tasks.length ? [...found.values()].map((s) => s.manifest) : [];

@@ -41,6 +41,12 @@ export type Emit = (topic: string, key: string, value: unknown, timestamp: numbe
 export interface StageProcessor {
   readonly inputTopics: readonly string[];
   readonly stateful: boolean;
+  /**
+   * The shape of a task's state, written into its snapshots: a snapshot of another shape (taken by
+   * an earlier version) is not restored, the task is rebuilt from its input instead. Change it
+   * whenever the state's layout changes. Only stages that snapshot need it.
+   */
+  readonly stateVersion?: string;
   /** Awaited before each batch (the enricher waits there until its profile tables are current). */
   beforeBatch?(): Promise<void>;
   /** A task with empty state: partition `partition` of every input topic. */
@@ -156,7 +162,7 @@ export async function runStage(deps: StageRunnerDeps, stage: StageProcessor): Pr
   const idleMs = deps.partitionIdleMs ?? 2000;
   const probe = stage.task(0);
   const snapshots = deps.snapshotIntervalMs !== undefined && probe.snapshot !== undefined && probe.restoreSnapshot !== undefined
-    ? new SnapshotStore(transport, deps.groupId, logger) : undefined;
+    ? new SnapshotStore(transport, deps.groupId, stage.stateVersion ?? 'unversioned', logger) : undefined;
   // Only a processor that orders its inputs by event time has partitions to mark idle.
   const ordersByEventTime = probe.idle !== undefined;
   await snapshots?.ensureTopic();

@@ -45,6 +45,8 @@ export interface SnapshotManifest {
   readonly storedBytes: number;
   /** The task whose state it is (`task-<partition>`). */
   readonly task: string;
+  /** The shape of the state (StageProcessor.stateVersion): a snapshot of another shape is not read. */
+  readonly stateVersion: string;
   /** Input positions the state corresponds to (committed offsets when it was taken). */
   readonly positions: readonly TopicPartitionOffset[];
   /** Wall-clock time it was taken, for logs. */
@@ -64,7 +66,7 @@ export class SnapshotStore {
   /** The newest manifest of each task this owner loaded or wrote. */
   private readonly current = new Map<string, SnapshotManifest>();
 
-  constructor(private readonly transport: Transport, groupId: string, private readonly logger: Logger) {
+  constructor(private readonly transport: Transport, groupId: string, private readonly stateVersion: string, private readonly logger: Logger) {
     this.topic = snapshotTopicOf(groupId);
   }
 
@@ -118,6 +120,11 @@ export class SnapshotStore {
       if (manifest?.format === 2) for (let i = 0; i < manifest.chunks; i++) named.add(`chunk/${task}/${manifest.id}/${i}`);
       for (const key of chunks.keys()) if (key.startsWith(`chunk/${task}/`) && !named.has(key)) this.stale.add(key);
       if (manifest?.format !== 2) continue;
+      if (manifest.stateVersion !== this.stateVersion) {
+        this.logger.warn({ topic: this.topic, task, snapshot: manifest.id, stateVersion: manifest.stateVersion ?? null, expected: this.stateVersion },
+          'the newest state snapshot holds state of another shape (written by another version); rebuilding the task from the input instead');
+        continue;
+      }
       const parts: Buffer[] = [];
       for (let i = 0; i < manifest.chunks; i++) {
         const part = chunks.get(`chunk/${task}/${manifest.id}/${i}`);
@@ -141,7 +148,7 @@ export class SnapshotStore {
     const stored = await deflate(state, { level: 1 });
     const manifest: SnapshotManifest = {
       format: 2, id: randomUUID(), chunks: Math.max(1, Math.ceil(stored.length / chunkBytes)), bytes: state.length, storedBytes: stored.length, task,
-      positions: positions.map(({ topic, partition, offset }) => ({ topic, partition, offset })), takenAt,
+      stateVersion: this.stateVersion, positions: positions.map(({ topic, partition, offset }) => ({ topic, partition, offset })), takenAt,
     };
     const records: OutgoingRecord[] = [];
     for (let i = 0; i < manifest.chunks; i++) {

@@ -117,7 +117,8 @@ export function initialCardProfile(): CardProfile {
 
 /** What all cards of one shard spend per kind of purchase: the prior for cards that have little history. */
 export class PopulationProfile {
-  private readonly kinds = new Map<string, LogAmountStatistics>();
+  /** Per shard: kind of purchase → its statistics. */
+  private readonly kinds = new Map<number, Map<string, LogAmountStatistics>>();
   /** Per shard: learned purchases per local hour of day, and their total. */
   private readonly hours = new Map<number, { counts: number[]; total: number }>();
 
@@ -138,16 +139,20 @@ export class PopulationProfile {
   }
 
   get(shard: number, kind: string): LogAmountStatistics | undefined {
-    const s = this.kinds.get(`${shard}|${kind}`);
+    const s = this.kinds.get(shard)?.get(kind);
     return s !== undefined && s.n >= populationMinPurchases ? s : undefined;
   }
 
   learn(shard: number, kind: string, x: number): void {
-    const key = `${shard}|${kind}`;
-    let s = this.kinds.get(key);
+    let kinds = this.kinds.get(shard);
+    if (kinds === undefined) {
+      kinds = new Map();
+      this.kinds.set(shard, kinds);
+    }
+    let s = kinds.get(kind);
     if (s === undefined) {
       s = { n: 0, mean: 0, variance: 0 };
-      this.kinds.set(key, s);
+      kinds.set(kind, s);
     }
     learn(s, x, populationMemory);
   }

@@ -19,8 +19,12 @@ export class EventTimeQueue<T extends Timed> {
   private maxSeen = Number.NEGATIVE_INFINITY;
   private readonly sources = new Map<string, { latest: number; idle: boolean }>();
   private released = Number.NEGATIVE_INFINITY;
-  /** The largest (time, id) released: every input at or below it has been released, late ones included. */
-  private releasedKey: Timed | undefined;
+  /**
+   * The largest (time, id) released: every input at or below it has been released, late ones
+   * included. Two fields rather than an object: it moves with every input released.
+   */
+  private releasedTime = Number.NEGATIVE_INFINITY;
+  private releasedId: string | undefined;
   lateCount = 0;
 
   constructor(private readonly allowedLatenessMs: number) {}
@@ -98,7 +102,10 @@ export class EventTimeQueue<T extends Timed> {
   private releaseTop(release: (item: T) => void): void {
     const item = this.pop();
     if (item.time > this.released) this.released = item.time;
-    if (this.releasedKey === undefined || this.less(this.releasedKey, item)) this.releasedKey = { time: item.time, id: item.id };
+    if (this.releasedId === undefined || this.releasedTime < item.time || (this.releasedTime === item.time && this.releasedId < item.id)) {
+      this.releasedTime = item.time;
+      this.releasedId = item.id;
+    }
     release(item);
   }
 
@@ -107,7 +114,7 @@ export class EventTimeQueue<T extends Timed> {
    * below that order, so the released inputs are exactly those at or below this key.
    */
   checkpoint(): Timed | undefined {
-    return this.releasedKey;
+    return this.releasedId === undefined ? undefined : { time: this.releasedTime, id: this.releasedId };
   }
 
   /** Releases, in order, exactly the inputs at or below a checkpoint (rebuilding a stage's state). */
@@ -134,7 +141,9 @@ export class EventTimeQueue<T extends Timed> {
     while (i > 0) {
       const parent = (i - 1) >> 1;
       if (!this.less(h[i]!, h[parent]!)) break;
-      [h[i], h[parent]] = [h[parent]!, h[i]!];
+      const item = h[i]!;
+      h[i] = h[parent]!;
+      h[parent] = item;
       i = parent;
     }
   }
@@ -148,7 +157,9 @@ export class EventTimeQueue<T extends Timed> {
       if (l < h.length && this.less(h[l]!, h[smallest]!)) smallest = l;
       if (r < h.length && this.less(h[r]!, h[smallest]!)) smallest = r;
       if (smallest === i) return;
-      [h[i], h[smallest]] = [h[smallest]!, h[i]!];
+      const item = h[i]!;
+      h[i] = h[smallest]!;
+      h[smallest] = item;
       i = smallest;
     }
   }

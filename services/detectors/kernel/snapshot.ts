@@ -10,6 +10,14 @@
  */
 import { deserialize, serialize } from 'node:v8';
 
+/**
+ * The layout of the detector stages' state, as snapshots hold it. Change it with any change to the
+ * fields a stage, a detector or the event-time queue keeps: a snapshot of an older layout would be
+ * grafted onto the new classes field by field and leave the new fields empty, so it is not read.
+ * 2: the queue's released key as two fields, population statistics per shard.
+ */
+export const detectorStateVersion = 'detectors-2';
+
 const plainPrototypes = new Set<unknown>([Object.prototype, Array.prototype, Map.prototype, Set.prototype, null]);
 const isClassInstance = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !plainPrototypes.has(Object.getPrototypeOf(value)) && !ArrayBuffer.isView(value);

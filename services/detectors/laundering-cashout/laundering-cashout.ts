@@ -54,6 +54,30 @@ const newDay = (): Day => ({ purchases: 0, refunds: 0, round: 0, belowLimit: 0, 
 const isRound = (minor: number) => minor >= 10_000 && minor % 10_000 === 0;
 const isBelowLimit = (minor: number) => amountLimitsMinor.some((limit) => minor >= limit * 0.98 && minor < limit);
 
+/** The `count` cards with most purchases over the days, most first (ties by card token): one pass, no sort of every card. */
+function mostFrequentCards(days: readonly Day[], count: number): [string, number][] {
+  const perCard = days.length === 1 ? days[0]!.perCard : new Map<string, number>();
+  if (days.length > 1) for (const d of days) for (const [card, n] of d.perCard) perCard.set(card, (perCard.get(card) ?? 0) + n);
+  const top: [string, number][] = [];
+  for (const [card, n] of perCard) {
+    if (top.length === count && (n < top[count - 1]![1] || (n === top[count - 1]![1] && card > top[count - 1]![0]))) continue;
+    let i = Math.min(top.length, count - 1);
+    while (i > 0 && (n > top[i - 1]![1] || (n === top[i - 1]![1] && card < top[i - 1]![0]))) i--;
+    top.splice(i, 0, [card, n]);
+    if (top.length > count) top.pop();
+  }
+  return top;
+}
+
+/** The median purchase amount over the days (the upper one of an even count), sorted as numbers in a typed array. */
+function medianAmount(days: readonly Day[], purchases: number): number {
+  const amounts = new Float64Array(purchases);
+  let i = 0;
+  for (const d of days) for (const amount of d.amounts) amounts[i++] = amount;
+  amounts.sort();
+  return amounts[Math.floor(purchases / 2)]!;
+}
+
 export class LaunderingCashout {
   private readonly merchants = new Map<string, MerchantState>();
 
@@ -162,14 +186,11 @@ export class LaunderingCashout {
     const offHours = share(sum((d) => d.offHours));
     if (offHours >= this.t.offHoursShare) signals.push({ code: 'OFF_HOURS', value: offHours, sentence: `${fmt.pct(offHours)} of purchases while registered closed` });
 
-    const perCard = new Map<string, number>();
-    for (const d of days) for (const [card, n] of d.perCard) perCard.set(card, (perCard.get(card) ?? 0) + n);
-    const top = [...perCard.entries()].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1)).slice(0, 3);
+    const top = mostFrequentCards(days, 3);
     const topShare = share(top.reduce((acc, [, n]) => acc + n, 0));
     if (topShare >= this.t.topCardsShare) signals.push({ code: 'CARD_CONCENTRATION', value: topShare, sentence: `its 3 most frequent cards made ${fmt.pct(topShare)} of purchases` });
 
-    const amounts = days.flatMap((d) => d.amounts).sort((x, y) => x - y);
-    const median = amounts[Math.floor(amounts.length / 2)]!;
+    const median = medianAmount(days, purchases);
     const expected = reference?.medianTicketMinor ?? s.declaredTicket;
     if (expected !== null && expected !== undefined) {
       const factor = median / expected;

@@ -57,7 +57,11 @@ export class TerminalCompromise {
     s.lastSeen = a.eventTime;
     const mark = { time: a.eventTime, eventId: a.eventId };
     const day = a.eventTime - DAY_MS;
-    for (const marks of [s.unknown, s.firmware, s.stripeReads, s.chipCardReads, s.displaced]) keepSince(marks, day);
+    keepSince(s.unknown, day);
+    keepSince(s.firmware, day);
+    keepSince(s.stripeReads, day);
+    keepSince(s.chipCardReads, day);
+    keepSince(s.displaced, day);
     keepSince(s.securityFailures, a.eventTime - HOUR_MS);
 
     if (e.features.unknownTerminal) s.unknown.push(mark);
