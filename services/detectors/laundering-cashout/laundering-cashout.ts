@@ -39,6 +39,12 @@ interface Day {
 
 interface MerchantState {
   days: Map<number, Day>;
+  /**
+   * Purchases per card over the days from `windowFrom` on: the window's card counts, kept as
+   * purchases come and days leave, so an evaluation does not merge a week of per-day maps.
+   */
+  windowCards: Map<string, number>;
+  windowFrom: number;
   registeredMcc: string | null;
   declaredTicket: number | null;
   suppressedUntil: number;
@@ -54,10 +60,30 @@ const newDay = (): Day => ({ purchases: 0, refunds: 0, round: 0, belowLimit: 0, 
 const isRound = (minor: number) => minor >= 10_000 && minor % 10_000 === 0;
 const isBelowLimit = (minor: number) => amountLimitsMinor.some((limit) => minor >= limit * 0.98 && minor < limit);
 
-/** The `count` cards with most purchases over the days, most first (ties by card token): one pass, no sort of every card. */
-function mostFrequentCards(days: readonly Day[], count: number): [string, number][] {
-  const perCard = days.length === 1 ? days[0]!.perCard : new Map<string, number>();
-  if (days.length > 1) for (const d of days) for (const [card, n] of d.perCard) perCard.set(card, (perCard.get(card) ?? 0) + n);
+/**
+ * The merchant's purchases per card over the window of `windowDays` that starts on day `from`
+ * (whose days are `days`): the days before it leave the running counts, or, when more days have
+ * passed than the window holds, the window's days are counted afresh.
+ */
+function windowCards(s: MerchantState, from: number, windowDays: number, days: readonly Day[]): Map<string, number> {
+  if (from - s.windowFrom > windowDays) {
+    s.windowCards.clear();
+    for (const d of days) for (const [card, n] of d.perCard) s.windowCards.set(card, (s.windowCards.get(card) ?? 0) + n);
+  } else {
+    for (let d = s.windowFrom; d < from; d++) {
+      for (const [card, n] of s.days.get(d)?.perCard ?? []) {
+        const left = s.windowCards.get(card)! - n;
+        if (left === 0) s.windowCards.delete(card);
+        else s.windowCards.set(card, left);
+      }
+    }
+  }
+  s.windowFrom = Math.max(s.windowFrom, from);
+  return s.windowCards;
+}
+
+/** The `count` cards with most purchases, most first (ties by card token): one pass, no sort of every card. */
+function mostFrequentCards(perCard: ReadonlyMap<string, number>, count: number): [string, number][] {
   const top: [string, number][] = [];
   for (const [card, n] of perCard) {
     if (top.length === count && (n < top[count - 1]![1] || (n === top[count - 1]![1] && card > top[count - 1]![0]))) continue;
@@ -89,7 +115,7 @@ export class LaunderingCashout {
     let s = this.merchants.get(a.merchantId);
     const day = dayOf(a.eventTime);
     if (s === undefined) {
-      s = { days: new Map(), registeredMcc: null, declaredTicket: null, suppressedUntil: Number.NEGATIVE_INFINITY, pairSuppressedUntil: new Map(), lastSeen: 0, currency: a.currency };
+      s = { days: new Map(), windowCards: new Map(), windowFrom: day, registeredMcc: null, declaredTicket: null, suppressedUntil: Number.NEGATIVE_INFINITY, pairSuppressedUntil: new Map(), lastSeen: 0, currency: a.currency };
       this.merchants.set(a.merchantId, s);
     }
     if (e.merchant !== null) {
@@ -112,6 +138,7 @@ export class LaunderingCashout {
     bucket.purchases++;
     bucket.amounts.push(a.amountMinor);
     bucket.perCard.set(a.cardToken, (bucket.perCard.get(a.cardToken) ?? 0) + 1);
+    if (day >= s.windowFrom) s.windowCards.set(a.cardToken, (s.windowCards.get(a.cardToken) ?? 0) + 1);
     const round = isRound(a.amountMinor);
     const belowLimit = isBelowLimit(a.amountMinor);
     if (round) bucket.round++;
@@ -186,7 +213,7 @@ export class LaunderingCashout {
     const offHours = share(sum((d) => d.offHours));
     if (offHours >= this.t.offHoursShare) signals.push({ code: 'OFF_HOURS', value: offHours, sentence: `${fmt.pct(offHours)} of purchases while registered closed` });
 
-    const top = mostFrequentCards(days, 3);
+    const top = mostFrequentCards(windowCards(s, lastDay - this.t.merchantWindowDays + 1, this.t.merchantWindowDays, days), 3);
     const topShare = share(top.reduce((acc, [, n]) => acc + n, 0));
     if (topShare >= this.t.topCardsShare) signals.push({ code: 'CARD_CONCENTRATION', value: topShare, sentence: `its 3 most frequent cards made ${fmt.pct(topShare)} of purchases` });
 

@@ -153,15 +153,20 @@ export class SkimmingCluster {
     m.lastSeen = time;
     m.city = city;
     const day = dayOf(time);
-    if (addVisitor(m.visitors, day, cardToken, day - this.horizonDays)) {
-      const days = this.unreportedVisits.get(city) ?? new Map<number, number>();
+    const horizon = day - this.horizonDays;
+    // Days leave the horizon only when a new day begins: the first visit of a day prunes.
+    if (!m.visitors.has(day)) for (const d of m.compromisedByDay.keys()) if (d < horizon) m.compromisedByDay.delete(d);
+    if (addVisitor(m.visitors, day, cardToken, horizon)) {
+      let days = this.unreportedVisits.get(city);
+      if (days === undefined) {
+        days = new Map<number, number>();
+        this.unreportedVisits.set(city, days);
+      }
       days.set(day, (days.get(day) ?? 0) + 1);
-      this.unreportedVisits.set(city, days);
     }
-    for (const d of m.compromisedByDay.keys()) if (d < day - this.horizonDays) m.compromisedByDay.delete(d);
     const terminal = this.terminal(m, terminalId);
-    addVisitor(terminal.visitors, day, cardToken, day - this.horizonDays);
-    for (const d of terminal.compromised.keys()) if (d < day - this.horizonDays) terminal.compromised.delete(d);
+    if (!terminal.visitors.has(day)) for (const d of terminal.compromised.keys()) if (d < horizon) terminal.compromised.delete(d);
+    addVisitor(terminal.visitors, day, cardToken, horizon);
   }
 
   private get windowLengths(): number[] {
