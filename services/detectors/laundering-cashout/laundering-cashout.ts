@@ -32,9 +32,14 @@ interface Day {
   mccMismatch: number;
   cardNotPresent: number;
   amounts: number[];
-  perCard: Map<string, number>;
+  perCard: Map<string, CardDay>;
   suspiciousByCard: Map<string, string[]>;
-  sampleEventIds: Map<string, string[]>;
+}
+
+/** One card's purchases at the merchant on one day, and the first few of their event ids (evidence). */
+interface CardDay {
+  purchases: number;
+  readonly sampleEventIds: string[];
 }
 
 interface MerchantState {
@@ -55,7 +60,7 @@ interface MerchantState {
 }
 
 const dayOf = (time: number) => Math.floor(time / DAY_MS);
-const newDay = (): Day => ({ purchases: 0, refunds: 0, round: 0, belowLimit: 0, offHours: 0, mccMismatch: 0, cardNotPresent: 0, amounts: [], perCard: new Map(), suspiciousByCard: new Map(), sampleEventIds: new Map() });
+const newDay = (): Day => ({ purchases: 0, refunds: 0, round: 0, belowLimit: 0, offHours: 0, mccMismatch: 0, cardNotPresent: 0, amounts: [], perCard: new Map(), suspiciousByCard: new Map() });
 
 const isRound = (minor: number) => minor >= 10_000 && minor % 10_000 === 0;
 const isBelowLimit = (minor: number) => amountLimitsMinor.some((limit) => minor >= limit * 0.98 && minor < limit);
@@ -68,11 +73,11 @@ const isBelowLimit = (minor: number) => amountLimitsMinor.some((limit) => minor 
 function windowCards(s: MerchantState, from: number, windowDays: number, days: readonly Day[]): Map<string, number> {
   if (from - s.windowFrom > windowDays) {
     s.windowCards.clear();
-    for (const d of days) for (const [card, n] of d.perCard) s.windowCards.set(card, (s.windowCards.get(card) ?? 0) + n);
+    for (const d of days) for (const [card, { purchases }] of d.perCard) s.windowCards.set(card, (s.windowCards.get(card) ?? 0) + purchases);
   } else {
     for (let d = s.windowFrom; d < from; d++) {
-      for (const [card, n] of s.days.get(d)?.perCard ?? []) {
-        const left = s.windowCards.get(card)! - n;
+      for (const [card, { purchases }] of s.days.get(d)?.perCard ?? []) {
+        const left = s.windowCards.get(card)! - purchases;
         if (left === 0) s.windowCards.delete(card);
         else s.windowCards.set(card, left);
       }
@@ -137,7 +142,13 @@ export class LaunderingCashout {
     if (a.transactionType !== 'PURCHASE' || a.responseCode !== APPROVED) return;
     bucket.purchases++;
     bucket.amounts.push(a.amountMinor);
-    bucket.perCard.set(a.cardToken, (bucket.perCard.get(a.cardToken) ?? 0) + 1);
+    let cardDay = bucket.perCard.get(a.cardToken);
+    if (cardDay === undefined) {
+      cardDay = { purchases: 0, sampleEventIds: [] };
+      bucket.perCard.set(a.cardToken, cardDay);
+    }
+    cardDay.purchases++;
+    if (cardDay.sampleEventIds.length < 5) cardDay.sampleEventIds.push(a.eventId);
     if (day >= s.windowFrom) s.windowCards.set(a.cardToken, (s.windowCards.get(a.cardToken) ?? 0) + 1);
     const round = isRound(a.amountMinor);
     const belowLimit = isBelowLimit(a.amountMinor);
@@ -146,9 +157,6 @@ export class LaunderingCashout {
     if (e.features.outsideOpeningHours) bucket.offHours++;
     if (e.features.mccMismatch) bucket.mccMismatch++;
     if (e.features.cardNotPresentAtCardPresentTerminal) bucket.cardNotPresent++;
-    const sample = bucket.sampleEventIds.get(a.cardToken) ?? [];
-    if (sample.length < 5) sample.push(a.eventId);
-    bucket.sampleEventIds.set(a.cardToken, sample);
 
     if ((round || belowLimit) && a.amountMinor >= this.t.cashOutPairMinAmountMinor) {
       const list = bucket.suspiciousByCard.get(a.cardToken) ?? [];
@@ -241,7 +249,7 @@ export class LaunderingCashout {
 
     if (signals.length < this.t.merchantMinSignals) return undefined;
     s.suppressedUntil = detectedAt + this.t.merchantSuppressionDays * DAY_MS;
-    const evidence = [...new Set([...top.flatMap(([card]) => days.flatMap((d) => d.sampleEventIds.get(card) ?? [])),
+    const evidence = [...new Set([...top.flatMap(([card]) => days.flatMap((d) => d.perCard.get(card)?.sampleEventIds ?? [])),
       ...days.flatMap((d) => [...d.suspiciousByCard.values()].flat())])].sort();
     const measurements: Record<string, number> = { purchases, medianTicketMinor: median };
     for (const sig of signals) measurements[sig.code] = sig.value;
