@@ -33,6 +33,8 @@ interface Day {
   cardNotPresent: number;
   amounts: number[];
   perCard: Map<string, CardDay>;
+  /** The most purchases one card made that day. */
+  busiestCardPurchases: number;
   suspiciousByCard: Map<string, string[]>;
 }
 
@@ -44,12 +46,6 @@ interface CardDay {
 
 interface MerchantState {
   days: Map<number, Day>;
-  /**
-   * Purchases per card over the days from `windowFrom` on: the window's card counts, kept as
-   * purchases come and days leave, so an evaluation does not merge a week of per-day maps.
-   */
-  windowCards: Map<string, number>;
-  windowFrom: number;
   registeredMcc: string | null;
   declaredTicket: number | null;
   suppressedUntil: number;
@@ -60,35 +56,15 @@ interface MerchantState {
 }
 
 const dayOf = (time: number) => Math.floor(time / DAY_MS);
-const newDay = (): Day => ({ purchases: 0, refunds: 0, round: 0, belowLimit: 0, offHours: 0, mccMismatch: 0, cardNotPresent: 0, amounts: [], perCard: new Map(), suspiciousByCard: new Map() });
+const newDay = (): Day => ({ purchases: 0, refunds: 0, round: 0, belowLimit: 0, offHours: 0, mccMismatch: 0, cardNotPresent: 0, amounts: [], perCard: new Map(), busiestCardPurchases: 0, suspiciousByCard: new Map() });
 
 const isRound = (minor: number) => minor >= 10_000 && minor % 10_000 === 0;
 const isBelowLimit = (minor: number) => amountLimitsMinor.some((limit) => minor >= limit * 0.98 && minor < limit);
 
-/**
- * The merchant's purchases per card over the window of `windowDays` that starts on day `from`
- * (whose days are `days`): the days before it leave the running counts, or, when more days have
- * passed than the window holds, the window's days are counted afresh.
- */
-function windowCards(s: MerchantState, from: number, windowDays: number, days: readonly Day[]): Map<string, number> {
-  if (from - s.windowFrom > windowDays) {
-    s.windowCards.clear();
-    for (const d of days) for (const [card, { purchases }] of d.perCard) s.windowCards.set(card, (s.windowCards.get(card) ?? 0) + purchases);
-  } else {
-    for (let d = s.windowFrom; d < from; d++) {
-      for (const [card, { purchases }] of s.days.get(d)?.perCard ?? []) {
-        const left = s.windowCards.get(card)! - purchases;
-        if (left === 0) s.windowCards.delete(card);
-        else s.windowCards.set(card, left);
-      }
-    }
-  }
-  s.windowFrom = Math.max(s.windowFrom, from);
-  return s.windowCards;
-}
-
-/** The `count` cards with most purchases, most first (ties by card token): one pass, no sort of every card. */
-function mostFrequentCards(perCard: ReadonlyMap<string, number>, count: number): [string, number][] {
+/** The `count` cards with most purchases over the days, most first (ties by card token): no sort of every card. */
+function mostFrequentCards(days: readonly Day[], count: number): [string, number][] {
+  const perCard = new Map<string, number>();
+  for (const d of days) for (const [card, { purchases }] of d.perCard) perCard.set(card, (perCard.get(card) ?? 0) + purchases);
   const top: [string, number][] = [];
   for (const [card, n] of perCard) {
     if (top.length === count && (n < top[count - 1]![1] || (n === top[count - 1]![1] && card > top[count - 1]![0]))) continue;
@@ -120,7 +96,7 @@ export class LaunderingCashout {
     let s = this.merchants.get(a.merchantId);
     const day = dayOf(a.eventTime);
     if (s === undefined) {
-      s = { days: new Map(), windowCards: new Map(), windowFrom: day, registeredMcc: null, declaredTicket: null, suppressedUntil: Number.NEGATIVE_INFINITY, pairSuppressedUntil: new Map(), lastSeen: 0, currency: a.currency };
+      s = { days: new Map(), registeredMcc: null, declaredTicket: null, suppressedUntil: Number.NEGATIVE_INFINITY, pairSuppressedUntil: new Map(), lastSeen: 0, currency: a.currency };
       this.merchants.set(a.merchantId, s);
     }
     if (e.merchant !== null) {
@@ -147,9 +123,8 @@ export class LaunderingCashout {
       cardDay = { purchases: 0, sampleEventIds: [] };
       bucket.perCard.set(a.cardToken, cardDay);
     }
-    cardDay.purchases++;
+    if (++cardDay.purchases > bucket.busiestCardPurchases) bucket.busiestCardPurchases = cardDay.purchases;
     if (cardDay.sampleEventIds.length < 5) cardDay.sampleEventIds.push(a.eventId);
-    if (day >= s.windowFrom) s.windowCards.set(a.cardToken, (s.windowCards.get(a.cardToken) ?? 0) + 1);
     const round = isRound(a.amountMinor);
     const belowLimit = isBelowLimit(a.amountMinor);
     if (round) bucket.round++;
@@ -199,7 +174,12 @@ export class LaunderingCashout {
     };
   }
 
-  /** Evaluates the window that ends with `lastDay`, once that day is complete. */
+  /**
+   * Evaluates the window that ends with `lastDay`, once that day is complete. The two costly
+   * signals (the median ticket, the most frequent cards) are worked out only when the verdict could
+   * still reach `merchantMinSignals` with them: most merchants show no cheap signal, and their most
+   * frequent cards cannot reach the share (bounded by each day's busiest card).
+   */
   private evaluate(merchantId: string, s: MerchantState, lastDay: number): Verdict | undefined {
     const detectedAt = (lastDay + 1) * DAY_MS;
     if (detectedAt < s.suppressedUntil) return undefined;
@@ -208,47 +188,62 @@ export class LaunderingCashout {
     const purchases = sum((d) => d.purchases);
     if (purchases < this.t.merchantMinTransactions) return undefined;
 
-    const signals: { code: string; sentence: string; value: number }[] = [];
+    type Signal = { code: string; sentence: string; value: number };
     const share = (n: number) => n / purchases;
     const reference = s.registeredMcc === null ? undefined : mccReference[s.registeredMcc];
+    const expected = reference?.medianTicketMinor ?? s.declaredTicket ?? undefined;
 
+    let roundSignal: Signal | undefined;
     const round = share(sum((d) => d.round));
     if (round >= this.t.roundAmountShare && reference?.roundAmountsNormal !== true) {
-      signals.push({ code: 'ROUND_AMOUNTS', value: round, sentence: `${fmt.pct(round)} of purchases are whole hundreds (limit ${fmt.pct(this.t.roundAmountShare)})` });
+      roundSignal = { code: 'ROUND_AMOUNTS', value: round, sentence: `${fmt.pct(round)} of purchases are whole hundreds (limit ${fmt.pct(this.t.roundAmountShare)})` };
     }
+    let belowSignal: Signal | undefined;
     const below = share(sum((d) => d.belowLimit));
-    if (below >= this.t.belowLimitShare) signals.push({ code: 'BELOW_LIMIT_CLUSTER', value: below, sentence: `${fmt.pct(below)} of amounts sit just under a limit` });
+    if (below >= this.t.belowLimitShare) belowSignal = { code: 'BELOW_LIMIT_CLUSTER', value: below, sentence: `${fmt.pct(below)} of amounts sit just under a limit` };
+    let offHoursSignal: Signal | undefined;
     const offHours = share(sum((d) => d.offHours));
-    if (offHours >= this.t.offHoursShare) signals.push({ code: 'OFF_HOURS', value: offHours, sentence: `${fmt.pct(offHours)} of purchases while registered closed` });
-
-    const top = mostFrequentCards(windowCards(s, lastDay - this.t.merchantWindowDays + 1, this.t.merchantWindowDays, days), 3);
-    const topShare = share(top.reduce((acc, [, n]) => acc + n, 0));
-    if (topShare >= this.t.topCardsShare) signals.push({ code: 'CARD_CONCENTRATION', value: topShare, sentence: `its 3 most frequent cards made ${fmt.pct(topShare)} of purchases` });
-
-    const median = medianAmount(days, purchases);
-    const expected = reference?.medianTicketMinor ?? s.declaredTicket;
-    if (expected !== null && expected !== undefined) {
-      const factor = median / expected;
-      if (factor >= this.t.ticketMismatchFactor || factor <= 1 / this.t.ticketMismatchFactor) {
-        signals.push({ code: 'TICKET_MISMATCH', value: factor, sentence: `median ticket ${fmt.money(median, s.currency)} is ${fmt.dec(factor)}× the ${fmt.money(expected, s.currency)} usual for ${reference?.label ?? 'its declared business'}` });
-      }
-    }
+    if (offHours >= this.t.offHoursShare) offHoursSignal = { code: 'OFF_HOURS', value: offHours, sentence: `${fmt.pct(offHours)} of purchases while registered closed` };
+    const later: Signal[] = [];
     const mcc = share(sum((d) => d.mccMismatch));
-    if (mcc >= this.t.mccMismatchShare) signals.push({ code: 'MCC_MISMATCH', value: mcc, sentence: `${fmt.pct(mcc)} of messages carry an MCC other than the registered ${s.registeredMcc ?? '?'}` });
+    if (mcc >= this.t.mccMismatchShare) later.push({ code: 'MCC_MISMATCH', value: mcc, sentence: `${fmt.pct(mcc)} of messages carry an MCC other than the registered ${s.registeredMcc ?? '?'}` });
     const cnp = share(sum((d) => d.cardNotPresent));
-    if (cnp >= this.t.cardNotPresentShare) signals.push({ code: 'CARD_NOT_PRESENT_AT_CP_TERMINAL', value: cnp, sentence: `${fmt.pct(cnp)} keyed or e-commerce entries through card-present terminals` });
+    if (cnp >= this.t.cardNotPresentShare) later.push({ code: 'CARD_NOT_PRESENT_AT_CP_TERMINAL', value: cnp, sentence: `${fmt.pct(cnp)} keyed or e-commerce entries through card-present terminals` });
     const refunds = sum((d) => d.refunds) / purchases;
-    if (refunds >= this.t.refundRatio) signals.push({ code: 'HIGH_REFUND_RATIO', value: refunds, sentence: `${fmt.pct(refunds)} refunds to purchases` });
-
+    if (refunds >= this.t.refundRatio) later.push({ code: 'HIGH_REFUND_RATIO', value: refunds, sentence: `${fmt.pct(refunds)} refunds to purchases` });
     let before = 0;
     for (let d = lastDay - 4 * this.t.merchantWindowDays + 1; d <= lastDay - this.t.merchantWindowDays; d++) before += s.days.get(d)?.purchases ?? 0;
     const trailingWeekly = before / 3;
     if (trailingWeekly > 0 && purchases >= this.t.volumeSpikeFactor * trailingWeekly && purchases >= 50) {
-      signals.push({ code: 'VOLUME_SPIKE', value: purchases / trailingWeekly, sentence: `${purchases} purchases in the week against ${fmt.int(trailingWeekly)} a week before` });
+      later.push({ code: 'VOLUME_SPIKE', value: purchases / trailingWeekly, sentence: `${purchases} purchases in the week against ${fmt.int(trailingWeekly)} a week before` });
     }
+
+    const cheap = (roundSignal ? 1 : 0) + (belowSignal ? 1 : 0) + (offHoursSignal ? 1 : 0) + later.length;
+    // Three cards make at most three times a day's busiest card's purchases that day.
+    const topBound = share(sum((d) => Math.min(3 * d.busiestCardPurchases, d.purchases)));
+    const concentrationPossible = topBound >= this.t.topCardsShare;
+    if (cheap + (concentrationPossible ? 1 : 0) + (expected === undefined ? 0 : 1) < this.t.merchantMinSignals) return undefined;
+
+    let concentrationSignal: Signal | undefined;
+    let top: [string, number][] | undefined;
+    if (concentrationPossible) {
+      top = mostFrequentCards(days, 3);
+      const topShare = share(top.reduce((acc, [, n]) => acc + n, 0));
+      if (topShare >= this.t.topCardsShare) concentrationSignal = { code: 'CARD_CONCENTRATION', value: topShare, sentence: `its 3 most frequent cards made ${fmt.pct(topShare)} of purchases` };
+    }
+    const median = medianAmount(days, purchases);
+    let ticketSignal: Signal | undefined;
+    if (expected !== undefined) {
+      const factor = median / expected;
+      if (factor >= this.t.ticketMismatchFactor || factor <= 1 / this.t.ticketMismatchFactor) {
+        ticketSignal = { code: 'TICKET_MISMATCH', value: factor, sentence: `median ticket ${fmt.money(median, s.currency)} is ${fmt.dec(factor)}× the ${fmt.money(expected, s.currency)} usual for ${reference?.label ?? 'its declared business'}` };
+      }
+    }
+    const signals = [roundSignal, belowSignal, offHoursSignal, concentrationSignal, ticketSignal, ...later].filter((x): x is Signal => x !== undefined);
 
     if (signals.length < this.t.merchantMinSignals) return undefined;
     s.suppressedUntil = detectedAt + this.t.merchantSuppressionDays * DAY_MS;
+    top ??= mostFrequentCards(days, 3);
     const evidence = [...new Set([...top.flatMap(([card]) => days.flatMap((d) => d.perCard.get(card)?.sampleEventIds ?? [])),
       ...days.flatMap((d) => [...d.suspiciousByCard.values()].flat())])].sort();
     const measurements: Record<string, number> = { purchases, medianTicketMinor: median };
