@@ -8,6 +8,8 @@ import { PosguardError } from '../core/errors.ts';
 export const thresholdSpecs = {
   // cloned-card
   maxSpeedKmh: { default: 900, why: 'A passenger jet cruises at 800–950 km/h; anything faster between two in-person uses is two cards.' },
+  flightOverheadMinutes: { default: 90, why: 'A flight is never door to door: reaching the airport, boarding and leaving the other one take an hour and a half at the least, on top of the time in the air.' },
+  groundSpeedKmh: { default: 300, why: 'By road or rail no trip averages more than a high-speed train\'s 300 km/h; a trip faster than that and faster than a flight with its airports was not made.' },
   minTravelDistanceKm: { default: 100, why: 'Below 100 km, terminal positions (registered address, mobile readers) are too coarse for a speed.' },
   overlapSeconds: { default: 60, why: 'Two checkouts at different merchants within a minute cannot be one person.' },
   overlapMinDistanceKm: { default: 2, why: 'Merchants closer than 2 km may share a mall or a street; beyond, one minute is not enough to walk between them.' },
@@ -68,6 +70,7 @@ export const thresholdSpecs = {
   refundRatio: { default: 0.3, why: 'Refunds to purchases; ordinary retail is a few percent.' },
   volumeSpikeFactor: { default: 4, why: 'A week four times busier than the trailing weekly average.' },
   cashOutPairMinPurchases: { default: 4, why: 'A card making four large round or just-under-limit purchases at one merchant within the window.' },
+  cashOutRingMinCards: { default: 3, why: 'Three cards each making a cash-out pair at one merchant within the window is a merchant in on it, not three unlucky customers: enough for a merchant verdict on its own.' },
   cashOutPairMinAmountMinor: { default: 50_000, why: 'Cash-out purchases are large: 500.00 and up.' },
   merchantSuppressionDays: { default: 7, why: 'One verdict per merchant per week.' },
   // event time

@@ -17,8 +17,17 @@ describe('cloned card', () => {
     expect(alert!.evidenceEventIds).toHaveLength(2);
   });
 
-  it('near miss: Paris to Berlin in two hours is a flight, not a clone', () => {
-    spec().given(...registry(), purchase({ at: T0 })).when(purchase({ at: T0 + 2 * HOUR, terminal: tills.berlin })).thenNothingFrom(detector);
+  it('IMPOSSIBLE_TRAVEL: Paris, then Berlin 90 minutes later — slower than a jet, faster than any flight with its airports', () => {
+    const [alert] = spec().given(...registry(), purchase({ at: T0 }))
+      .when(purchase({ at: T0 + 90 * MIN, terminal: tills.berlin }))
+      .then({ detector, subjectId: 'tok-alice', reasonCodes: ['IMPOSSIBLE_TRAVEL'] });
+    expect(alert!.measurements.speedKmh).toBeLessThan(defaultThresholds.maxSpeedKmh);
+    expect(alert!.measurements.fastestTripMinutes).toBeGreaterThan(140);
+    expect(alert!.explanation).toContain('by air with 90 minutes of airports');
+  });
+
+  it('near miss: Paris to Berlin in three hours is a flight, not a clone', () => {
+    spec().given(...registry(), purchase({ at: T0 })).when(purchase({ at: T0 + 3 * HOUR, terminal: tills.berlin })).thenNothingFrom(detector);
   });
 
   it('OVERLAPPING_USE: two merchants 5 km apart within 30 seconds', () => {

@@ -37,6 +37,27 @@ describe('transaction laundering and cash-out', () => {
       .then({ detector, subjectId: 'tok-mule|m-jeweller', reasonCodes: ['CASH_OUT_PAIR'] });
   });
 
+  /** A busy week at the jeweller (120 ordinary purchases by 120 cards), and `mules` cards each making a purchase of 1,000.00 on four days. */
+  function busyWeekWithMules(mules: number): SpecRecord[] {
+    const ordinary = Array.from({ length: 120 }, (_, i) => purchase({ card: `tok-customer-${i}`, at: T0 + (1 + (i % 7)) * DAY + (i % 9) * HOUR, terminal: tills.jeweller, amountMinor: 12_000 + 37 * i }));
+    const cashOut = Array.from({ length: mules * 4 }, (_, i) => purchase({ card: `tok-mule-${i % mules}`, at: T0 + (1 + Math.floor(i / mules)) * DAY + 30 * MIN + i * MIN, terminal: tills.jeweller, amountMinor: 100_000 }));
+    return [...ordinary, ...cashOut];
+  }
+
+  it('CASH_OUT_RING: three cards each cashing out at a busy jeweller, where no share stands out', () => {
+    const added = spec().given(...registry()).when(...busyWeekWithMules(3), later(T0 + 8 * DAY))
+      .then({ detector, subjectId: 'm-jeweller', reasonCodes: ['CASH_OUT_RING'] });
+    const verdict = added.find((a) => a.subjectId === 'm-jeweller')!;
+    expect(verdict.reasonCodes).toEqual(['CASH_OUT_RING']);
+    expect(verdict.measurements.CASH_OUT_RING).toBe(3);
+  });
+
+  it('near miss: two such cards are two cash-out pairs, not a ring', () => {
+    const added = spec().given(...registry()).when(...busyWeekWithMules(2), later(T0 + 8 * DAY))
+      .then({ detector, subjectId: 'tok-mule-0|m-jeweller', reasonCodes: ['CASH_OUT_PAIR'] });
+    expect(added.filter((a) => a.subjectId === 'm-jeweller')).toEqual([]);
+  });
+
   it('near miss: three such purchases', () => {
     spec().given(...registry()).when(...Array.from({ length: 3 }, (_, i) => purchase({ card: 'tok-mule', at: T0 + i * DAY, terminal: tills.jeweller, amountMinor: 100_000 })))
       .thenNothingFrom(detector);

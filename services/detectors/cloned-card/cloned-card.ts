@@ -1,6 +1,8 @@
 /**
  * Cloned card, subject CARD. In event-time order per card it watches for:
- *   IMPOSSIBLE_TRAVEL   two in-person uses whose distance and time imply more than maxSpeedKmh
+ *   IMPOSSIBLE_TRAVEL   two in-person uses further apart than anyone travels in the time between
+ *                       them: by road or rail (groundSpeedKmh), or by air (maxSpeedKmh in the air
+ *                       plus flightOverheadMinutes for airports), whichever is faster
  *   OVERLAPPING_USE     in-person uses at two merchants within overlapSeconds, too far apart to walk
  *   ATC_REPLAY          a chip counter at or below one the card already used
  *   ATC_JUMP            a chip counter far above the last one
@@ -19,7 +21,7 @@ import { isInPersonUse } from '../kernel/in-person.ts';
 import type { Thresholds } from '../thresholds.ts';
 
 export const CLONED_CARD = 'cloned-card';
-export const CLONED_CARD_VERSION = '1.0.0';
+export const CLONED_CARD_VERSION = '1.1.0';
 
 interface PresentUse {
   readonly eventId: string;
@@ -73,15 +75,18 @@ export function evolveClonedCard(state: ClonedCardState, e: EnrichedAuthorisatio
     const km = distanceKm(last.latitude, last.longitude, place.latitude, place.longitude);
     const hours = Math.max(0, a.eventTime - last.time) / 3_600_000;
     const speed = hours === 0 ? Number.POSITIVE_INFINITY : km / hours;
-    if (km >= t.minTravelDistanceKm && speed > t.maxSpeedKmh) {
+    const fastestTripHours = Math.min(km / t.groundSpeedKmh, t.flightOverheadMinutes / 60 + km / t.maxSpeedKmh);
+    if (km >= t.minTravelDistanceKm && hours < fastestTripHours) {
       reasons.push('IMPOSSIBLE_TRAVEL');
       evidence.push(last.eventId, a.eventId);
       windowStart = Math.min(windowStart, last.time);
       measurements.distanceKm = km;
       measurements.minutesApart = hours * 60;
       measurements.speedKmh = Number.isFinite(speed) ? speed : 1e9;
+      measurements.fastestTripMinutes = fastestTripHours * 60;
       sentences.push(`used in person in ${last.place} and ${place.place} ${fmt.int(km)} km apart within ${fmt.int(hours * 60)} minutes ` +
-        `(${Number.isFinite(speed) ? `${fmt.int(speed)} km/h` : 'at the same moment'}; limit ${fmt.int(t.maxSpeedKmh)} km/h)`);
+        `(${Number.isFinite(speed) ? `${fmt.int(speed)} km/h` : 'at the same moment'}; the fastest trip, ${km / t.groundSpeedKmh <= t.flightOverheadMinutes / 60 + km / t.maxSpeedKmh
+          ? `by road or rail at ${fmt.int(t.groundSpeedKmh)} km/h` : `by air with ${fmt.int(t.flightOverheadMinutes)} minutes of airports`}, takes ${fmt.int(fastestTripHours * 60)} minutes)`);
     } else if (a.eventTime - last.time <= t.overlapSeconds * 1000 && last.merchantId !== a.merchantId && km >= t.overlapMinDistanceKm) {
       reasons.push('OVERLAPPING_USE');
       evidence.push(last.eventId, a.eventId);

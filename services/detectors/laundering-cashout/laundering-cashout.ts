@@ -10,6 +10,8 @@
  * Round amounts are not held against categories where they are normal (mcc-reference.ts).
  * CASH_OUT_PAIR: one card making cashOutPairMinPurchases large round or just-under-limit
  * purchases at the merchant within the window (subject cardToken|merchantId).
+ * CASH_OUT_RING: cashOutRingMinCards cards making such pairs at one merchant within the window; a
+ * MERCHANT verdict on its own (a busy shop dilutes every share, not a ring of cards).
  *
  * State per merchant: one small record per day of the window plus the previous three weeks'
  * counts, and per-card counters for the window: a few KiB for a busy merchant.
@@ -21,7 +23,7 @@ import type { Thresholds } from '../thresholds.ts';
 import { amountLimitsMinor, mccReference } from './mcc-reference.ts';
 
 export const LAUNDERING_CASHOUT = 'laundering-cashout';
-export const LAUNDERING_CASHOUT_VERSION = '1.0.0';
+export const LAUNDERING_CASHOUT_VERSION = '1.1.0';
 
 interface Day {
   purchases: number;
@@ -217,12 +219,20 @@ export class LaunderingCashout {
     if (trailingWeekly > 0 && purchases >= this.t.volumeSpikeFactor * trailingWeekly && purchases >= 50) {
       later.push({ code: 'VOLUME_SPIKE', value: purchases / trailingWeekly, sentence: `${purchases} purchases in the week against ${fmt.int(trailingWeekly)} a week before` });
     }
+    const suspicious = new Map<string, number>();
+    for (const d of days) for (const [card, ids] of d.suspiciousByCard) suspicious.set(card, (suspicious.get(card) ?? 0) + ids.length);
+    let ringCards = 0;
+    for (const n of suspicious.values()) if (n >= this.t.cashOutPairMinPurchases) ringCards++;
+    const ring = ringCards >= this.t.cashOutRingMinCards;
+    if (ring) {
+      later.push({ code: 'CASH_OUT_RING', value: ringCards, sentence: `${ringCards} cards each made at least ${this.t.cashOutPairMinPurchases} large round or just-under-limit purchases here (a cash-out ring)` });
+    }
 
     const cheap = (roundSignal ? 1 : 0) + (belowSignal ? 1 : 0) + (offHoursSignal ? 1 : 0) + later.length;
     // Three cards make at most three times a day's busiest card's purchases that day.
     const topBound = share(sum((d) => Math.min(3 * d.busiestCardPurchases, d.purchases)));
     const concentrationPossible = topBound >= this.t.topCardsShare;
-    if (cheap + (concentrationPossible ? 1 : 0) + (expected === undefined ? 0 : 1) < this.t.merchantMinSignals) return undefined;
+    if (!ring && cheap + (concentrationPossible ? 1 : 0) + (expected === undefined ? 0 : 1) < this.t.merchantMinSignals) return undefined;
 
     let concentrationSignal: Signal | undefined;
     let top: [string, number][] | undefined;
@@ -241,7 +251,7 @@ export class LaunderingCashout {
     }
     const signals = [roundSignal, belowSignal, offHoursSignal, concentrationSignal, ticketSignal, ...later].filter((x): x is Signal => x !== undefined);
 
-    if (signals.length < this.t.merchantMinSignals) return undefined;
+    if (signals.length < this.t.merchantMinSignals && !ring) return undefined;
     s.suppressedUntil = detectedAt + this.t.merchantSuppressionDays * DAY_MS;
     top ??= mostFrequentCards(days, 3);
     const evidence = [...new Set([...top.flatMap(([card]) => days.flatMap((d) => d.perCard.get(card)?.sampleEventIds ?? [])),
