@@ -102,8 +102,12 @@ export class CardStage {
 
     const disputed = new Set(o.disputedEventIds);
     let firstFraud = o.reportedAt;
+    let disputedFound = false;
+    let disputedInPerson = false;
     for (const entry of state.history) {
       if (!disputed.has(entry.eventId)) continue;
+      disputedFound = true;
+      disputedInPerson ||= entry.inPerson;
       firstFraud = Math.min(firstFraud, entry.time);
       // Which web shop a stolen card number was spent at says nothing about a terminal: disputes at
       // virtual terminals do not point at a place. (Keyed entries at a fake terminal still do.)
@@ -113,6 +117,10 @@ export class CardStage {
         terminalId: entry.terminalId, merchantId: entry.merchantId,
       });
     }
+    // A skimmer copies a card to be used in person (counterfeit). Fraud only online or by phone
+    // says the card's data leaked somewhere else (phishing, a breach); a lost or stolen card was
+    // taken, not copied. Neither points at the terminals the card visited before.
+    if (o.kind === 'LOST_STOLEN' || (disputedFound && !disputedInPerson)) return;
     this.compromise(o.cardToken, state, firstFraud, disputed, o.reportedAt, `${o.kind} outcome ${o.outcomeId}`, out);
   }
 

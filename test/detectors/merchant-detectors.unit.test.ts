@@ -124,6 +124,40 @@ describe('skimming cluster and point of fraud', () => {
     expect(named[0]!.measurements.referenceVisits).toBeGreaterThan(100);
   });
 
+  it('near miss: a pop-up café beside a skimmed pump, whose visitors are reported one by one after the pump is named, is not a point of compromise', () => {
+    // 24 drivers fill up at the pump on days 10–14, while a skimmer sits on it, and half of them have
+    // a coffee at the café next door the same day, among 36 other guests; the café is open those
+    // days only. The pump also sells fuel on every other day. The clones are reported one every 8
+    // hours: the pump is named with the first few, and the café's later victims are the pump's.
+    const history: SpecRecord[] = [];
+    for (let day = 0; day < 20; day++) {
+      for (let i = 0; i < 20; i++) history.push(purchase({ card: `tok-regular-${i}`, at: T0 + day * DAY + i * 10 * MIN, terminal: tills.fuelPump }));
+    }
+    const victims = Array.from({ length: 24 }, (_, i) => `tok-driver-${i}`);
+    victims.forEach((card, i) => {
+      const at = T0 + (10 + (i % 5)) * DAY + 8 * HOUR + i * MIN;
+      history.push(purchase({ card, at, terminal: tills.fuelPump }));
+      if (i % 2 === 0) history.push(purchase({ card, at: at + 30 * MIN, terminal: tills.parisEast }));
+    });
+    for (let i = 0; i < 36; i++) history.push(purchase({ card: `tok-guest-${i}`, at: T0 + (10 + (i % 5)) * DAY + 9 * HOUR + i * MIN, terminal: tills.parisEast }));
+    const outcomes = victims.map((card, i) => {
+      const fraud = purchase({ card, at: T0 + 20 * DAY + i * MIN, terminal: tills.berlin, entryMode: 'FALLBACK' });
+      history.push(fraud);
+      return outcome({ card, at: T0 + 22 * DAY + i * 8 * HOUR, disputed: [fraud.record.eventId] });
+    });
+    const alerts = spec().given(...registry(), ...history).when(...outcomes, later(T0 + 40 * DAY))
+      .then({ detector, subjectId: 't-fuel-1', reasonCodes: ['COMMON_POINT_OF_COMPROMISE'] });
+    expect(alerts.filter((a) => a.reasonCodes.includes('COMMON_POINT_OF_COMPROMISE')).map((a) => a.subjectId).sort()).toEqual(['m-fuel', 't-fuel-1']);
+  });
+
+  it('near miss: eight of the pump\'s cards defrauded online only (phished, not skimmed), or reported lost', () => {
+    const online = Array.from({ length: 8 }, (_, i) => purchase({ card: `tok-driver-${i}`, at: T0 + (9 + i) * DAY, terminal: tills.web, entryMode: 'ECOM' }));
+    const phished = online.map((o, i) => outcome({ card: o.record.cardToken, at: T0 + (10 + i) * DAY, disputed: [o.record.eventId] }));
+    spec().given(...registry(), ...traffic, ...online).when(...phished, later(T0 + 20 * DAY)).thenNothingFrom(detector);
+    const lost = Array.from({ length: 8 }, (_, i) => outcome({ card: `tok-driver-${i}`, at: T0 + (10 + i) * DAY, kind: 'LOST_STOLEN' }));
+    spec().given(...registry(), ...traffic).when(...lost, later(T0 + 20 * DAY)).thenNothingFrom(detector);
+  });
+
   it('near miss: eight compromised cards that each shopped somewhere else', () => {
     const spread = Array.from({ length: 8 }, (_, i) => purchase({ card: `tok-spread-${i}`, at: T0 + i * 3_600_000,
       terminal: [tills.paris, tills.paris2, tills.parisEast, tills.berlin, tills.jeweller, tills.mobile, tills.fuelPump, tills.paris][i]! }));

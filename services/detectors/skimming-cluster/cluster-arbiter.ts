@@ -78,8 +78,11 @@ export class ClusterArbiter {
   private pendingTime = Number.NEGATIVE_INFINITY;
 
   private readonly named = new Map<string, ClusterCandidate>();
-  /** Every subject named, with its compromised cards: they explain those cards' visits elsewhere. */
-  private readonly namedSubjects = new Map<string, { readonly candidate: ClusterCandidate; readonly cards: ReadonlySet<string> }>();
+  /**
+   * Every subject named, with its compromised cards: they explain those cards' visits elsewhere.
+   * `cards` grows with the victims it gains after it was named; `namedFor` are those it was named for.
+   */
+  private readonly namedSubjects = new Map<string, { readonly candidate: ClusterCandidate; readonly cards: ReadonlySet<string>; readonly namedFor: ReadonlySet<string> }>();
   /** The latest p-value of every subject tested: the family Benjamini–Hochberg controls. */
   private readonly tested = new Map<string, number>();
 
@@ -113,7 +116,12 @@ export class ClusterArbiter {
     pending.sort((a, b) => a.p - b.p || (a.key < b.key ? -1 : 1));
     for (const { key } of pending) {
       const c = this.latest.get(key)!;
-      if (c.time < (this.alertedUntil.get(key) ?? Number.NEGATIVE_INFINITY)) continue;
+      if (c.time < (this.alertedUntil.get(key) ?? Number.NEGATIVE_INFINITY)) {
+        // Named already: the victims it gained since explain their visits elsewhere too.
+        const named = this.namedSubjects.get(key);
+        if (named !== undefined) this.namedSubjects.set(key, { candidate: c, cards: new Set([...named.cards, ...c.cards]), namedFor: named.namedFor });
+        continue;
+      }
       const test = this.test(c);
       this.tested.set(key, test.p);
       // What is left once other points explain their victims must still be a cluster on its own.
@@ -121,7 +129,7 @@ export class ClusterArbiter {
       this.alertedUntil.set(key, c.time + this.t.compromiseLookbackDays * DAY_MS);
       const merchant = this.latest.get(`MERCHANT:${c.merchantId}`) ?? c;
       this.named.set(c.merchantId, merchant);
-      this.namedSubjects.set(key, { candidate: c, cards: new Set(c.cards) });
+      this.namedSubjects.set(key, { candidate: c, cards: new Set(c.cards), namedFor: new Set(c.cards) });
       verdicts.push(this.verdict(c, test));
       const merchantKey = `MERCHANT:${c.merchantId}`;
       if (c.subjectType === 'TERMINAL' && c.time >= (this.alertedUntil.get(merchantKey) ?? Number.NEGATIVE_INFINITY)) {
@@ -158,6 +166,10 @@ export class ClusterArbiter {
    * them a point of compromise already named within the lookback explains (another merchant, or a
    * sister terminal: the shopper skimmed at till 1 also paid at till 2). A merchant and its own
    * terminals do not explain each other. A candidate mostly explained is the shop next door.
+   * Another merchant's point explains every victim it has gained since it was named (the shop next
+   * door keeps sharing them); a sister terminal only those it was named for: both tills serve the
+   * same regulars every day, so the victims a second skimmer in the same shop makes would all be
+   * put down to the first.
    */
   private test(c: ClusterCandidate): CandidateTest {
     const rate = this.localRate(c);
@@ -165,7 +177,8 @@ export class ClusterArbiter {
     const key = `${c.subjectType}:${c.subjectId}`;
     const explainers = [...this.namedSubjects].filter(([namedKey, { candidate: n }]) => namedKey !== key
       && !(n.merchantId === c.merchantId && n.subjectType !== c.subjectType)
-      && n.windowEnd + lookback >= c.windowStart && n.windowStart - lookback <= c.windowEnd).map(([, { cards }]) => cards);
+      && n.windowEnd + lookback >= c.windowStart && n.windowStart - lookback <= c.windowEnd)
+      .map(([, { candidate: n, cards, namedFor }]) => (n.merchantId === c.merchantId ? namedFor : cards));
     let explained = 0;
     for (const card of c.cards) {
       for (const cards of explainers) {

@@ -32,7 +32,7 @@ import type { Thresholds } from '../thresholds.ts';
 import type { ClusterCandidate } from './cluster-arbiter.ts';
 
 export const SKIMMING_CLUSTER = 'skimming-cluster';
-export const SKIMMING_CLUSTER_VERSION = '1.0.0';
+export const SKIMMING_CLUSTER_VERSION = '1.1.0';
 
 /** Compromised cards per day: card → the eventId of its visit. */
 type CompromisedByDay = Map<number, Map<string, string>>;
