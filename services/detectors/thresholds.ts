@@ -47,7 +47,8 @@ export const thresholdSpecs = {
   disputeBaseRate: { default: 0.002, why: 'Share of a terminal\'s cards that dispute a purchase as fraud in ordinary business.' },
   // terminal-compromise
   precursorMinEvents: { default: 3, why: 'Three authorisations with the same anomaly within a day rule out a single glitch.' },
-  fallbackSurgeMinReads: { default: 5, why: 'Genuine chip read failures are well under 1%; five stripe reads of chip cards in a day at one terminal is not that.' },
+  fallbackSurgeMinReads: { default: 5, why: 'Genuine chip read failures are well under 1%; five stripe reads of chip cards within the window at one terminal is not that.' },
+  fallbackSurgeWindowHours: { default: 72, why: 'A tampered reader at a quiet till forces only the few chip cards a day that do not pay contactless onto the stripe: three days gather enough of them, and genuine chip failures stay well under 1% over any span.' },
   fallbackSurgeMinShare: { default: 0.3, why: 'Share of chip cards read without the chip; a tampered reader forces most of them.' },
   mposDisplacedKm: { default: 100, why: 'A mobile reader used more than 100 km from its registered address is not where it should be.' },
   securityFailureBurst: { default: 8, why: 'Eight failed PIN or cryptogram checks within an hour at one terminal.' },

@@ -51,6 +51,15 @@ describe('terminal compromise', () => {
       .then({ detector, reasonCodes: ['FALLBACK_SURGE'] });
   });
 
+  it('FALLBACK_SURGE at a quiet till: two chip cards a day forced onto the stripe, five within three days', () => {
+    spec().given(...registry()).when(...series(5, (i) => purchase({ card: `tok-${i}`, at: T0 + i * 14 * HOUR, entryMode: 'FALLBACK' })))
+      .then({ detector, reasonCodes: ['FALLBACK_SURGE'] });
+  });
+
+  it('near miss: the same five stripe reads spread over a week', () => {
+    spec().given(...registry()).when(...series(5, (i) => purchase({ card: `tok-${i}`, at: T0 + i * 40 * HOUR, entryMode: 'FALLBACK' }))).thenNothingFrom(detector);
+  });
+
   it('near miss: one dirty chip among ten', () => {
     spec().given(...registry()).when(...series(10, (i) => purchase({ card: `tok-${i}`, at: T0 + i * 10 * MIN, entryMode: i < 1 ? 'FALLBACK' : 'CHIP' }))).thenNothingFrom(detector);
   });

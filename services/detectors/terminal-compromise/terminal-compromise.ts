@@ -3,10 +3,12 @@
  * terminal:
  *   UNKNOWN_TERMINAL   precursorMinEvents authorisations from a terminal id the registry never issued
  *   FIRMWARE_MISMATCH  precursorMinEvents authorisations reporting software the registry does not expect
- *   FALLBACK_SURGE     fallbackSurgeMinReads stripe reads of chip cards, at least fallbackSurgeMinShare of chip cards
+ *   FALLBACK_SURGE     fallbackSurgeMinReads stripe reads of chip cards, at least fallbackSurgeMinShare of chip cards,
+ *                      within fallbackSurgeWindowHours (not 24: a quiet till sees a few chip cards a day)
  *   MPOS_DISPLACED     precursorMinEvents uses of a mobile reader more than mposDisplacedKm from its registered place
  *   SECURITY_FAILURES  securityFailureBurst failed PIN or cryptogram checks within one hour
- * One verdict per terminal per 30 days. State: the last day's flagged authorisations, a few hundred bytes.
+ * One verdict per terminal per 30 days. State: the flagged authorisations of the last day (of the
+ * last fallbackSurgeWindowHours for chip reads), a few hundred bytes to a few KiB at a busy till.
  */
 import { DAY_MS, HOUR_MS } from '../../core/geo.ts';
 import type { EnrichedAuthorisation } from '../../core/records.ts';
@@ -15,7 +17,7 @@ import { isInPersonUse } from '../kernel/in-person.ts';
 import type { Thresholds } from '../thresholds.ts';
 
 export const TERMINAL_COMPROMISE = 'terminal-compromise';
-export const TERMINAL_COMPROMISE_VERSION = '1.0.0';
+export const TERMINAL_COMPROMISE_VERSION = '1.1.0';
 
 interface Mark {
   readonly time: number;
@@ -59,8 +61,9 @@ export class TerminalCompromise {
     const day = a.eventTime - DAY_MS;
     keepSince(s.unknown, day);
     keepSince(s.firmware, day);
-    keepSince(s.stripeReads, day);
-    keepSince(s.chipCardReads, day);
+    const surgeWindow = a.eventTime - this.t.fallbackSurgeWindowHours * HOUR_MS;
+    keepSince(s.stripeReads, surgeWindow);
+    keepSince(s.chipCardReads, surgeWindow);
     keepSince(s.displaced, day);
     keepSince(s.securityFailures, a.eventTime - HOUR_MS);
 
@@ -98,7 +101,7 @@ export class TerminalCompromise {
       measurements.stripeReadsOfChipCards = s.stripeReads.length;
       measurements.chipCardReads = s.chipCardReads.length;
       measurements.stripeShare = share;
-      sentences.push(`${s.stripeReads.length} of ${s.chipCardReads.length} chip cards (${fmt.pct(share)}) read by stripe or fallback within 24 hours`);
+      sentences.push(`${s.stripeReads.length} of ${s.chipCardReads.length} chip cards (${fmt.pct(share)}) read by stripe or fallback within ${this.t.fallbackSurgeWindowHours} hours`);
     }
     if (s.displaced.length >= this.t.precursorMinEvents) {
       reasons.push('MPOS_DISPLACED');
