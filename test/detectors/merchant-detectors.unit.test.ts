@@ -150,6 +150,35 @@ describe('skimming cluster and point of fraud', () => {
     expect(alerts.filter((a) => a.reasonCodes.includes('COMMON_POINT_OF_COMPROMISE')).map((a) => a.subjectId).sort()).toEqual(['m-fuel', 't-fuel-1']);
   });
 
+  it('COMMON_POINT_OF_COMPROMISE at both tills of one shop, a skimmer on each: the second till\'s victims are not all put down to the first', () => {
+    // 60 regulars shop at the Paris grocery every other day, at either till. A skimmer sits on till 1
+    // on days 10–13 and another on till 2 on days 14–17; every card paying there then is cloned and
+    // reported, one every 4 hours. Seeded, so the shop is the same on every run.
+    let seed = 11;
+    const pick = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return Math.floor((seed / 2_147_483_648) * n);
+    };
+    const history: SpecRecord[] = [];
+    const victims = new Set<string>();
+    for (let day = 0; day < 24; day++) {
+      for (let i = 0; i < 60; i++) {
+        if ((day + i) % 2 !== 0) continue;
+        const till = pick(2) === 0 ? tills.paris : tills.paris2;
+        const card = `tok-regular-${i}`;
+        history.push(purchase({ card, at: T0 + day * DAY + 8 * HOUR + i * MIN, terminal: till }));
+        if ((till === tills.paris && day >= 10 && day < 14) || (till === tills.paris2 && day >= 14 && day < 18)) victims.add(card);
+      }
+    }
+    const outcomes = [...victims].map((card, i) => {
+      const fraud = purchase({ card, at: T0 + 24 * DAY + i * MIN, terminal: tills.berlin, entryMode: 'FALLBACK' });
+      history.push(fraud);
+      return outcome({ card, at: T0 + 25 * DAY + i * 4 * HOUR, disputed: [fraud.record.eventId] });
+    });
+    spec().given(...registry(), ...history).when(...outcomes, later(T0 + 50 * DAY))
+      .then({ detector, subjectId: 't-paris-1', reasonCodes: ['COMMON_POINT_OF_COMPROMISE'] }, { detector, subjectId: 't-paris-2', reasonCodes: ['COMMON_POINT_OF_COMPROMISE'] });
+  });
+
   it('near miss: eight of the pump\'s cards defrauded online only (phished, not skimmed), or reported lost', () => {
     const online = Array.from({ length: 8 }, (_, i) => purchase({ card: `tok-driver-${i}`, at: T0 + (9 + i) * DAY, terminal: tills.web, entryMode: 'ECOM' }));
     const phished = online.map((o, i) => outcome({ card: o.record.cardToken, at: T0 + (10 + i) * DAY, disputed: [o.record.eventId] }));
