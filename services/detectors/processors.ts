@@ -42,6 +42,16 @@ export interface ProcessorOutput {
   readonly toArbiter: ArbiterInput[];
 }
 
+/**
+ * Whether a committed checkpoint says its task still holds inputs it will release by itself once
+ * its inputs go idle. A task rebuilt by another instance holds them until its own idle check; a
+ * stage downstream that took the task's caught-up, silent output for its end meanwhile would
+ * receive them late.
+ */
+export function checkpointPending(metadata: string | null | undefined): boolean {
+  return metadata !== null && metadata !== undefined && metadata.includes('"pending":true');
+}
+
 export function emptyOutput(): ProcessorOutput {
   return { alerts: [], toTerminal: [], toMerchant: [], toArbiter: [] };
 }
@@ -86,10 +96,13 @@ abstract class Processor<I extends { readonly time: number; readonly id: string 
     publish(this.verdicts, out);
   }
 
-  /** The stage's release checkpoint, stored with its committed offsets. */
+  /**
+   * The stage's release checkpoint, stored with its committed offsets: the largest key released,
+   * and `pending` while the queue holds inputs it will release by itself (checkpointPending).
+   */
   checkpoint(): string | undefined {
     const key = this.queue.checkpoint();
-    return key === undefined ? undefined : JSON.stringify(key);
+    return key === undefined ? undefined : JSON.stringify(this.queue.holdsReleasable() ? { ...key, pending: true } : key);
   }
 
   /** After a replay of its input, releases exactly what was released at the checkpoint (outputs go to `out`). */

@@ -4,6 +4,7 @@
  */
 import { internalTopics, topics } from '../core/codec/topics.ts';
 import type { Transport } from '../core/transport/port.ts';
+import { checkpointPending } from '../detectors/processors.ts';
 import { detectorGroupId } from '../detectors/service.ts';
 import { ENRICHER_GROUP } from '../enricher/service.ts';
 import { tableOfTopic } from '../sink/rows.ts';
@@ -36,7 +37,16 @@ const upstreamGroups: Readonly<Record<string, readonly string[]>> = {
 export const upstreamCaughtUp = (transport: Transport) => async (topic: string): Promise<boolean> => {
   const groups = upstreamGroups[topic];
   if (groups === undefined) throw new Error(`no upstream known for topic ${topic}`);
-  return groups.length === 0 || (await totalLag(transport, groups)) === 0;
+  if (groups.length === 0) return true;
+  if ((await totalLag(transport, groups)) > 0) return false;
+  // Consumed is not yet released: a detector task holds inputs in event-time order, and says so
+  // in the checkpoint it commits until it has let them go.
+  for (const group of groups) {
+    for (const input of pipelineGroups[group] ?? []) {
+      if ((await transport.admin.committedOffsets(group, input)).some((c) => checkpointPending(c.metadata))) return false;
+    }
+  }
+  return true;
 };
 
 /**

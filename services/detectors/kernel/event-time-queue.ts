@@ -117,6 +117,15 @@ export class EventTimeQueue<T extends Timed> {
     return this.releasedId === undefined ? undefined : { time: this.releasedTime, id: this.releasedId };
   }
 
+  /**
+   * Whether the queue holds inputs it would release by itself once its sources went idle (at or
+   * below the latest time seen minus the allowed lateness), without any new input: a stage
+   * downstream must not take this stage's silence for the end of its output yet.
+   */
+  holdsReleasable(): boolean {
+    return this.heap.length > 0 && this.heap[0]!.time <= this.maxSeen - this.allowedLatenessMs;
+  }
+
   /** Releases, in order, exactly the inputs at or below a checkpoint (rebuilding a stage's state). */
   releaseThrough(checkpoint: Timed, release: (item: T) => void): void {
     while (this.heap.length > 0 && !this.less(checkpoint, this.heap[0]!)) this.releaseTop(release);
