@@ -38,15 +38,10 @@ export const upstreamCaughtUp = (transport: Transport) => async (topic: string):
   const groups = upstreamGroups[topic];
   if (groups === undefined) throw new Error(`no upstream known for topic ${topic}`);
   if (groups.length === 0) return true;
-  if ((await totalLag(transport, groups)) > 0) return false;
   // Consumed is not yet released: a detector task holds inputs in event-time order, and says so
   // in the checkpoint it commits until it has let them go.
-  for (const group of groups) {
-    for (const input of pipelineGroups[group] ?? []) {
-      if ((await transport.admin.committedOffsets(group, input)).some((c) => checkpointPending(c.metadata))) return false;
-    }
-  }
-  return true;
+  const { lag, pending } = await progressOf(transport, groups);
+  return lag === 0 && !pending;
 };
 
 /**
@@ -73,11 +68,21 @@ function transactionalWriters(topic: string, partitions: number): number {
 
 /** Records not yet consumed and committed by the pipeline's groups (on Kafka, up to trailing commit markers). */
 export async function totalLag(transport: Transport, groups: readonly string[] = Object.keys(pipelineGroups)): Promise<number> {
+  return (await progressOf(transport, groups)).lag;
+}
+
+/**
+ * The groups' committed offsets, read once per input topic: the records not yet consumed and
+ * committed, and whether any committed checkpoint is still pending (checkpointPending).
+ */
+async function progressOf(transport: Transport, groups: readonly string[]): Promise<{ lag: number; pending: boolean }> {
   let lag = 0;
+  let pending = false;
   const partitions = (await transport.admin.endOffsets(topics.enrichedAuthorisations)).length;
   for (const group of groups) {
     for (const topic of pipelineGroups[group] ?? []) {
       const committed = await transport.admin.committedOffsets(group, topic);
+      pending ||= committed.some((c) => checkpointPending(c.metadata));
       const markers = transport.kind === 'kafka' ? transactionalWriters(topic, partitions) : 0;
       for (const { partition, offset } of await transport.admin.endOffsets(topic)) {
         const at = Math.max(0, committed.find((c) => c.partition === partition)?.offset ?? 0);
@@ -86,7 +91,7 @@ export async function totalLag(transport: Transport, groups: readonly string[] =
       }
     }
   }
-  return lag;
+  return { lag, pending };
 }
 
 /**

@@ -75,7 +75,8 @@ export function evolveClonedCard(state: ClonedCardState, e: EnrichedAuthorisatio
     const km = distanceKm(last.latitude, last.longitude, place.latitude, place.longitude);
     const hours = Math.max(0, a.eventTime - last.time) / 3_600_000;
     const speed = hours === 0 ? Number.POSITIVE_INFINITY : km / hours;
-    const fastestTripHours = Math.min(km / t.groundSpeedKmh, t.flightOverheadMinutes / 60 + km / t.maxSpeedKmh);
+    const [groundHours, flightHours] = [km / t.groundSpeedKmh, t.flightOverheadMinutes / 60 + km / t.maxSpeedKmh];
+    const fastestTripHours = Math.min(groundHours, flightHours);
     if (km >= t.minTravelDistanceKm && hours < fastestTripHours) {
       reasons.push('IMPOSSIBLE_TRAVEL');
       evidence.push(last.eventId, a.eventId);
@@ -85,7 +86,7 @@ export function evolveClonedCard(state: ClonedCardState, e: EnrichedAuthorisatio
       measurements.speedKmh = Number.isFinite(speed) ? speed : 1e9;
       measurements.fastestTripMinutes = fastestTripHours * 60;
       sentences.push(`used in person in ${last.place} and ${place.place} ${fmt.int(km)} km apart within ${fmt.int(hours * 60)} minutes ` +
-        `(${Number.isFinite(speed) ? `${fmt.int(speed)} km/h` : 'at the same moment'}; the fastest trip, ${km / t.groundSpeedKmh <= t.flightOverheadMinutes / 60 + km / t.maxSpeedKmh
+        `(${Number.isFinite(speed) ? `${fmt.int(speed)} km/h` : 'at the same moment'}; the fastest trip, ${groundHours <= flightHours
           ? `by road or rail at ${fmt.int(t.groundSpeedKmh)} km/h` : `by air with ${fmt.int(t.flightOverheadMinutes)} minutes of airports`}, takes ${fmt.int(fastestTripHours * 60)} minutes)`);
     } else if (a.eventTime - last.time <= t.overlapSeconds * 1000 && last.merchantId !== a.merchantId && km >= t.overlapMinDistanceKm) {
       reasons.push('OVERLAPPING_USE');
