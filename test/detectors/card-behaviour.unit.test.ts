@@ -83,6 +83,27 @@ describe('card behaviour', () => {
     expect(alerts.filter((a) => a.subjectId === 'tok-lavish')).toEqual([]);
   });
 
+  // Four fill-ups of 70.00 in an afternoon: within what the neighbourhood pays at the pump.
+  const fourSmallFillUps = (card: string): SpecRecord[] => Array.from({ length: 4 }, (_, i) =>
+    purchase({ card, at: T0 + 31 * DAY + i * 2 * HOUR, amountMinor: 7000, terminal: tills.fuelPump }));
+  /** Forty purchases at the grocer's over twenty days, cycling through `amounts`. */
+  const groceriesCycling = (card: string, amounts: readonly number[]): SpecRecord[] => Array.from({ length: 40 }, (_, i) =>
+    purchase({ card, at: T0 + 8 * DAY + i * 12 * HOUR + ((i % 5) - 1) * HOUR, amountMinor: amounts[i % amounts.length]! }));
+
+  it('raises fill-ups at six times its habit on a card that pays a quarter of the usual everywhere, steadily (judged at its own level)', () => {
+    const alerts = spec().given(...registry(), ...neighbourhood(), ...groceriesCycling('tok-thrifty', [700, 800, 900, 980]))
+      .when(...fourSmallFillUps('tok-thrifty')).alerts.filter((a) => a.subjectId === 'tok-thrifty');
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]!.reasonCodes).toContain('AMOUNT_ABOVE_CARD_HABIT');
+    expect(alerts[0]!.measurements.usualAmountMinor).toBeLessThan(3000);
+  });
+
+  it('near miss: the same fill-ups on a card that pays as little on average, but sometimes a lot (its low level does not hold everywhere)', () => {
+    const alerts = spec().given(...registry(), ...neighbourhood(), ...groceriesCycling('tok-uneven', [200, 3000, 400, 2500, 600]))
+      .when(...fourSmallFillUps('tok-uneven')).alerts;
+    expect(alerts.filter((a) => a.subjectId === 'tok-uneven')).toEqual([]);
+  });
+
   it('AMOUNT_BELOW_CARD_HABIT: a card tested with 1.00 four times at a shop where it spends 30.00', () => {
     spec().given(...registry(), ...groceries()).when(...spree(4, 100, 10 * MIN))
       .then({ detector, reasonCodes: ['AMOUNT_BELOW_CARD_HABIT'] });
@@ -112,6 +133,28 @@ describe('card behaviour', () => {
       .then({ detector });
     expect(alert!.explanation).toContain('400.00 USD');
     expect(alert!.explanation).not.toContain('EUR');
+  });
+});
+
+describe('card behaviour: moderately above habit at a rare hour', () => {
+  /** Sixty purchases over thirty days, two a day between 09:00 and 18:00 Paris time. */
+  const twiceADay = (): SpecRecord[] => Array.from({ length: 60 }, (_, i) =>
+    purchase({ at: T0 + Math.floor(i / 2) * DAY + ((i % 10) - 2) * HOUR, amountMinor: [1200, 1800, 2500, 3400, 4500, 6000, 2200][i % 7]! }));
+  /** Four purchases of 70.00 (about 1.5 spreads above this card's habit), 40 minutes apart, from `localHour` Paris time. */
+  const fourAt = (localHour: number): SpecRecord[] => Array.from({ length: 4 }, (_, i) =>
+    // Paris is UTC+1 on these dates: T0 is 11:00 there.
+    purchase({ at: T0 + 31 * DAY + (localHour - 11) * HOUR + i * 40 * MIN, amountMinor: 7000 }));
+
+  it('UNUSUAL_HOUR_FOR_CARD: four purchases only moderately above habit, between 02:00 and 04:00, at the card\'s usual pace', () => {
+    const [alert] = spec().given(...registry(), ...twiceADay()).when(...fourAt(2))
+      .then({ detector, reasonCodes: ['UNUSUAL_SPENDING_BURST', 'AMOUNT_ABOVE_CARD_HABIT', 'UNUSUAL_HOUR_FOR_CARD'] });
+    expect(alert!.reasonCodes).not.toContain('VELOCITY_ABOVE_CARD_HABIT');
+    expect(alert!.measurements.moderatelyAboveAtRareHours).toBe(4);
+    expect(alert!.explanation).toContain('4 only moderately above habit, but at hours it rarely uses');
+  });
+
+  it('near miss: the same four purchases between 14:00 and 16:00, when the card buys', () => {
+    spec().given(...registry(), ...twiceADay()).when(...fourAt(14)).thenNothingFrom(detector);
   });
 });
 

@@ -15,8 +15,9 @@ import { deserialize, serialize } from 'node:v8';
  * fields a stage, a detector or the event-time queue keeps: a snapshot of an older layout would be
  * grafted onto the new classes field by field and leave the new fields empty, so it is not read.
  * 2: the queue's released key as two fields, population statistics per shard.
+ * 3: a card's recent purchases record whether the card was buying fast.
  */
-export const detectorStateVersion = 'detectors-2';
+export const detectorStateVersion = 'detectors-3';
 
 const plainPrototypes = new Set<unknown>([Object.prototype, Array.prototype, Map.prototype, Set.prototype, null]);
 const isClassInstance = (value: unknown): value is Record<string, unknown> =>
