@@ -41,7 +41,7 @@ export const thresholdSpecs = {
   cppFalseDiscoveryRate: { default: 0.02, why: 'Benjamini–Hochberg over every terminal and merchant tested: at most about one named point of compromise in fifty is chance.' },
   cppExplainedShare: { default: 0.5, why: 'A candidate whose compromised cards mostly also visited a point of compromise already named is the shop next door, not a second skimmer.' },
   cppReferencePriorVisits: { default: 200, why: 'Weight, in card visits, of the population rate in a subject\'s own reference rate: a quiet terminal\'s few visits do not make a rate of their own.' },
-  pointOfFraudAlpha: { default: 0.0001, why: 'Disputes are rarer than compromises and come with the transactions named: with ~1,500 terminals, 1e-4 keeps chance below one per run.' },
+  pointOfFraudAlpha: { default: 0.0001, why: 'Disputes are rarer than compromises and come with the transactions named: with ~1,500 terminals, 1e-4 keeps chance below one per run. The p-value it is compared with counts every period of the disputed period\'s length in the window (the period is drawn around the disputes).' },
   pointOfFraudWindowDays: { default: 30, why: 'Disputes for a fake terminal or colluding merchant trickle in over weeks.' },
   pointOfFraudMinCards: { default: 3, why: 'Three distinct cardholders disputing the same terminal is a pattern, not bad luck.' },
   disputeBaseRate: { default: 0.002, why: 'Share of a terminal\'s cards that dispute a purchase as fraud in ordinary business.' },

@@ -200,6 +200,27 @@ describe('skimming cluster and point of fraud', () => {
     spec().given(...registry(), ...visits).when(...disputes, later(T0 + 10 * DAY)).then({ detector, subjectId: 't-mobile', reasonCodes: ['POINT_OF_FRAUD'] });
   });
 
+  /**
+   * Four days at the jeweller: 27 customers, and `frauds` purchases by other cards on the first,
+   * second, fourth and third of those days, each disputed a week or so later.
+   */
+  function disputedAmongCustomers(frauds: number): { given: SpecRecord[]; when: SpecRecord[] } {
+    const customers = Array.from({ length: 27 }, (_, i) => purchase({ card: `tok-customer-${i}`, at: T0 + (i % 4) * DAY + (i % 8) * HOUR, terminal: tills.jeweller }));
+    const stolen = Array.from({ length: frauds }, (_, i) => purchase({ card: `tok-stolen-${i}`, at: T0 + [0, 1, 3, 2][i]! * DAY + 3 * HOUR, terminal: tills.jeweller }));
+    const disputes = stolen.map((f, i) => outcome({ card: f.record.cardToken, at: T0 + (10 + i) * DAY, kind: 'CHARGEBACK', disputed: [f.record.eventId] }));
+    const visits = [...customers, ...stolen].sort((a, b) => a.record.eventTime - b.record.eventTime);
+    return { given: [...registry(), ...visits], when: [...disputes, later(T0 + 20 * DAY)] };
+  }
+
+  it('near miss: three cardholders dispute purchases among a shop\'s 30 card visits over four days (chance, with seven such periods in the window); a fourth raises it', () => {
+    // Three of 30 against 0.002 each: p = 3e-5 for these four days, but 2e-4 once the other
+    // periods of four days the 30-day window holds are counted; the fourth card makes it 4e-6.
+    const three = disputedAmongCustomers(3);
+    spec().given(...three.given).when(...three.when).thenNothingFrom(detector);
+    const four = disputedAmongCustomers(4);
+    spec().given(...four.given).when(...four.when).then({ detector, subjectId: 't-jeweller', reasonCodes: ['POINT_OF_FRAUD'] });
+  });
+
   it('near miss: two disputes, and a complaint that is not about fraud', () => {
     const visits = Array.from({ length: 3 }, (_, i) => purchase({ card: `tok-victim-${i}`, at: T0 + i * HOUR, terminal: tills.mobile }));
     const disputes = visits.map((v, i) => outcome({ card: v.record.cardToken, at: T0 + (5 + i) * DAY, kind: i < 2 ? 'CHARGEBACK' : 'COMPLAINT', fraudRelated: i < 2, disputed: [v.record.eventId] }));

@@ -18,7 +18,8 @@
  * discoveries across all subjects it tested. For the city rate this stage also reports, per city and day, its
  * merchants' card visits (at day close) and the compromised ones (as notices reveal them).
  * POINT_OF_FRAUD: authorisations disputed as fraud, counted per terminal and merchant: k distinct
- * disputing cards among the n visits of the disputed period, against disputeBaseRate.
+ * disputing cards among the n visits of the disputed period, against disputeBaseRate, the p-value
+ * counted once per period of that length in pointOfFraudWindowDays.
  *
  * State per merchant: distinct visitors per terminal and day (a set for the last two days, a count
  * after that) over compromiseLookbackDays + cppWindowDays, plus compromised visits and disputes.
@@ -32,7 +33,7 @@ import type { Thresholds } from '../thresholds.ts';
 import type { ClusterCandidate } from './cluster-arbiter.ts';
 
 export const SKIMMING_CLUSTER = 'skimming-cluster';
-export const SKIMMING_CLUSTER_VERSION = '1.1.0';
+export const SKIMMING_CLUSTER_VERSION = '1.2.0';
 
 /** Compromised cards per day: card → the eventId of its visit. */
 type CompromisedByDay = Map<number, Map<string, string>>;
@@ -304,7 +305,11 @@ export class SkimmingCluster {
     const first = Math.min(...disputes.map((d) => d.first));
     const last = Math.max(...disputes.map((d) => d.last));
     const n = Math.max(k, countVisitors(visitors, dayOf(first), dayOf(last)));
-    const p = binomialTail(n, k, this.t.disputeBaseRate);
+    // The period is drawn around the disputes themselves, so it is the likeliest-looking one of all
+    // the periods of its length the window holds: the p-value counts each of them (a scan statistic).
+    const disputedDays = dayOf(last) - dayOf(first) + 1;
+    const periods = Math.max(1, this.t.pointOfFraudWindowDays / disputedDays);
+    const p = Math.min(1, binomialTail(n, k, this.t.disputeBaseRate) * periods);
     if (p >= this.t.pointOfFraudAlpha) return;
     m.suppressedUntil.set(key, notice.time + this.t.pointOfFraudWindowDays * DAY_MS);
     const evidence = disputes.flatMap((d) => d.eventIds).sort();
@@ -320,8 +325,9 @@ export class SkimmingCluster {
       reasonCodes: ['POINT_OF_FRAUD'],
       explanation: `${subjectType === 'TERMINAL' ? 'Terminal' : 'Merchant'} ${subjectId} is a probable point of fraud: ${k} different cardholders disputed ` +
         `${evidence.length} of its transactions made between ${fmt.date(first).slice(0, 10)} and ${fmt.date(last).slice(0, 10)}, among ${fmt.int(n)} card visits ` +
-        `(${fmt.dec(n * this.t.disputeBaseRate)} expected; p = ${p.toExponential(1)}).`,
-      measurements: { distinctDisputingCards: k, disputedTransactions: evidence.length, cardVisitsInPeriod: n, pValue: p },
+        `(${fmt.dec(n * this.t.disputeBaseRate)} expected; p = ${p.toExponential(1)}` +
+        `${periods > 1 ? `, counted over the ${fmt.dec(periods)} periods of ${disputedDays} days a ${this.t.pointOfFraudWindowDays}-day window holds` : ''}).`,
+      measurements: { distinctDisputingCards: k, disputedTransactions: evidence.length, cardVisitsInPeriod: n, periodsInWindow: periods, pValue: p },
       detectedAt: notice.time,
     });
   }
