@@ -179,6 +179,39 @@ describe('skimming cluster and point of fraud', () => {
       .then({ detector, subjectId: 't-paris-1', reasonCodes: ['COMMON_POINT_OF_COMPROMISE'] }, { detector, subjectId: 't-paris-2', reasonCodes: ['COMMON_POINT_OF_COMPROMISE'] });
   });
 
+  it('COMMON_POINT_OF_COMPROMISE at a grocery whose regulars were skimmed at the pump before: their visits on its other days are the pump\'s, not the grocery\'s usual rate', () => {
+    // The pump (skimmer on days 10–14): 20 drivers fill up every day; 30 others and 6 neighbours
+    // fill up once while the skimmer is there. The 6 neighbours also shop at the grocery every third
+    // day. The grocery (skimmer on days 20–22): 10 passers-by a day, each once, 20 a day while the
+    // skimmer is there, of whom 8 are defrauded. The pump's victims are defrauded on day 24 and
+    // reported first, so the pump is named; the grocery's 8 come after. Without the pump's victims
+    // left out of the grocery's other days (42 of its 312 card visits there), its usual rate is
+    // about one visit in twelve, and 7 unexplained victims among its 66 card visits on days 20–22
+    // are nothing unusual; with them left out, 0.7 are expected.
+    const history: ReturnType<typeof purchase>[] = [];
+    for (let day = 0; day < 30; day++) {
+      for (let i = 0; i < 20; i++) history.push(purchase({ card: `tok-regular-${i}`, at: T0 + day * DAY + i * 10 * MIN, terminal: tills.fuelPump }));
+      for (let i = 0; i < 6; i++) if ((day + i) % 3 === 0) history.push(purchase({ card: `tok-neighbour-${i}`, at: T0 + day * DAY + 5 * HOUR + i * MIN, terminal: tills.paris }));
+      const passers = day >= 20 && day < 23 ? 20 : 10;
+      for (let i = 0; i < passers; i++) history.push(purchase({ card: `tok-passer-${day}-${i}`, at: T0 + day * DAY + 6 * HOUR + i * MIN, terminal: tills.paris }));
+    }
+    const pumpVictims = [...Array.from({ length: 30 }, (_, i) => `tok-driver-${i}`), ...Array.from({ length: 6 }, (_, i) => `tok-neighbour-${i}`)];
+    pumpVictims.forEach((card, i) => history.push(purchase({ card, at: T0 + (10 + (i % 5)) * DAY + 3 * HOUR + i * MIN, terminal: tills.fuelPump })));
+    const groceryVictims = Array.from({ length: 8 }, (_, i) => `tok-passer-${20 + (i % 3)}-${i}`);
+    const defrauded = (cards: string[], fraudDay: number, reportFrom: number, hoursApart: number) => cards.map((card, i) => {
+      const fraud = purchase({ card, at: T0 + fraudDay * DAY + i * MIN, terminal: tills.berlin, entryMode: 'FALLBACK' });
+      history.push(fraud);
+      return outcome({ card, at: T0 + reportFrom * DAY + i * hoursApart * HOUR, disputed: [fraud.record.eventId] });
+    });
+    const outcomes = [...defrauded(pumpVictims, 24, 25, 1), ...defrauded(groceryVictims, 26, 28, 3)];
+    history.sort((a, b) => a.record.eventTime - b.record.eventTime);
+    const alerts = spec().given(...registry(), ...history).when(...outcomes, later(T0 + 40 * DAY))
+      .then({ detector, subjectId: 't-fuel-1', reasonCodes: ['COMMON_POINT_OF_COMPROMISE'] }, { detector, subjectId: 't-paris-1', reasonCodes: ['COMMON_POINT_OF_COMPROMISE'] });
+    const grocery = alerts.find((a) => a.subjectId === 't-paris-1')!;
+    expect(grocery.measurements.referenceExplainedVisits).toBeGreaterThan(0);
+    expect(grocery.explanation).toContain('by cards a point named elsewhere explains, left out');
+  });
+
   it('near miss: eight of the pump\'s cards defrauded online only (phished, not skimmed), or reported lost', () => {
     const online = Array.from({ length: 8 }, (_, i) => purchase({ card: `tok-driver-${i}`, at: T0 + (9 + i) * DAY, terminal: tills.web, entryMode: 'ECOM' }));
     const phished = online.map((o, i) => outcome({ card: o.record.cardToken, at: T0 + (10 + i) * DAY, disputed: [o.record.eventId] }));

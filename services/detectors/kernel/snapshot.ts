@@ -16,8 +16,9 @@ import { deserialize, serialize } from 'node:v8';
  * grafted onto the new classes field by field and leave the new fields empty, so it is not read.
  * 2: the queue's released key as two fields, population statistics per shard.
  * 3: a card's recent purchases record whether the card was buying fast.
+ * 4: the cluster arbiter's candidates name the compromised cards of their reference visits.
  */
-export const detectorStateVersion = 'detectors-3';
+export const detectorStateVersion = 'detectors-4';
 
 const plainPrototypes = new Set<unknown>([Object.prototype, Array.prototype, Map.prototype, Set.prototype, null]);
 const isClassInstance = (value: unknown): value is Record<string, unknown> =>

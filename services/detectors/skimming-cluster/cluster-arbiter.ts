@@ -51,6 +51,8 @@ export interface ClusterCandidate {
    */
   readonly referenceVisits: number;
   readonly referenceCompromisedVisits: number;
+  /** The compromised cards of those reference visits, one entry per card-day. */
+  readonly referenceCards: readonly string[];
 }
 
 interface CandidateTest {
@@ -60,6 +62,8 @@ interface CandidateTest {
   readonly k: number;
   /** Of the k, how many another named point of compromise explains. */
   readonly explained: number;
+  /** Of the reference's compromised visits, how many were by cards a named point explains. */
+  readonly referenceExplained: number;
 }
 
 /** Below this many card visits in a city and window, its own rate is too noisy; use the population's. */
@@ -172,7 +176,6 @@ export class ClusterArbiter {
    * put down to the first.
    */
   private test(c: ClusterCandidate): CandidateTest {
-    const rate = this.localRate(c);
     const lookback = this.t.compromiseLookbackDays * DAY_MS;
     const key = `${c.subjectType}:${c.subjectId}`;
     const explainers = [...this.namedSubjects].filter(([namedKey, { candidate: n }]) => namedKey !== key
@@ -188,15 +191,24 @@ export class ClusterArbiter {
         }
       }
     }
+    // The same points explain those cards' visits on the subject's other days: what is left of its
+    // reference is what its customers are compromised at apart from the points already named.
+    let referenceExplained = 0;
+    for (const card of c.referenceCards) if (explainers.some((cards) => cards.has(card))) referenceExplained++;
+    const rate = this.localRate(c, referenceExplained);
     const k = c.cards.length - explained;
     const p = Math.min(1, binomialTail(Math.max(k, c.visits - explained), k, rate) * this.windowLengthsTried);
-    return { rate, p, k, explained };
+    return { rate, p, k, explained, referenceExplained };
   }
 
-  /** The rate a candidate is tested against: its own reference shrunk toward its city's background, never below the population's. */
-  private localRate(c: ClusterCandidate): number {
+  /**
+   * The rate a candidate is tested against: its own reference, without the `referenceExplained`
+   * compromised visits of named points' victims, shrunk toward its city's background, never below
+   * the population's.
+   */
+  private localRate(c: ClusterCandidate, referenceExplained: number): number {
     const prior = this.t.cppReferencePriorVisits;
-    return Math.max(this.t.populationCompromiseRate, (c.referenceCompromisedVisits + this.cityRate(c) * prior) / (c.referenceVisits + prior));
+    return Math.max(this.t.populationCompromiseRate, (c.referenceCompromisedVisits - referenceExplained + this.cityRate(c) * prior) / (c.referenceVisits - referenceExplained + prior));
   }
 
   /** The background compromise rate of the candidate's city over its window: its own and named merchants left out. */
@@ -222,10 +234,10 @@ export class ClusterArbiter {
   }
 
   private verdict(c: ClusterCandidate, test: CandidateTest): Verdict {
-    const { rate, p, k, explained } = test;
+    const { rate, p, k, explained, referenceExplained } = test;
     const n = Math.max(k, c.visits);
     const expected = n * rate;
-    const others = explained === 0 ? '' : ` (${explained} of them also visited a point of compromise named elsewhere)`;
+    const others = explained === 0 ? '' : ` (besides ${explained} that also visited a point of compromise named elsewhere)`;
     return {
       detector: SKIMMING_CLUSTER,
       detectorVersion: SKIMMING_CLUSTER_VERSION,
@@ -239,11 +251,13 @@ export class ClusterArbiter {
       explanation: `${c.subjectType === 'TERMINAL' ? 'Terminal' : 'Merchant'} ${c.subjectId} in ${c.city} is a probable point of compromise: ${k} of the ` +
         `${fmt.int(n)} card visits between ${fmt.date(c.windowStart).slice(0, 10)} and ${fmt.date(c.windowEnd - DAY_MS).slice(0, 10)} were later compromised${others}, ` +
         `against ${fmt.dec(expected)} expected at ${(rate * 100).toFixed(1)}%: its own rate on other days ` +
-        `(${c.referenceCompromisedVisits} of ${fmt.int(c.referenceVisits)} card visits), weighed with ${c.city}'s rate that week, never below the population's ` +
+        `(${c.referenceCompromisedVisits} of ${fmt.int(c.referenceVisits)} card visits${referenceExplained > 0 ? `, ${referenceExplained} of them by cards a point named elsewhere explains, left out` : ''}), ` +
+        `weighed with ${c.city}'s rate that week, never below the population's ` +
         `(p = ${p.toExponential(1)}; false discovery rate ${fmt.pct(this.t.cppFalseDiscoveryRate)} over ${fmt.int(this.tested.size)} subjects tested).`,
       measurements: {
         distinctCompromisedCards: k, explainedElsewhere: explained, cardVisitsInWindow: n, localCompromiseRate: rate,
         expectedCompromisedCards: expected, pValue: p, referenceVisits: c.referenceVisits, referenceCompromisedVisits: c.referenceCompromisedVisits,
+        referenceExplainedVisits: referenceExplained,
         subjectsTested: this.tested.size,
       },
       detectedAt: c.time,

@@ -71,6 +71,7 @@ interface Cluster {
   readonly compromisedVisits: number;
   readonly referenceVisits: number;
   readonly referenceCompromisedVisits: number;
+  readonly referenceCards: string[];
 }
 
 const dayOf = (time: number) => Math.floor(time / DAY_MS);
@@ -179,7 +180,7 @@ export class SkimmingCluster {
    * population rate, with the subject's own visits outside it as its reference (see the file head).
    */
   private bestWindow(compromised: readonly CompromisedByDay[], visitors: Map<number, Set<string> | number>, days: Iterable<number>): Cluster | undefined {
-    let best: Omit<Cluster, 'referenceVisits' | 'referenceCompromisedVisits'> | undefined;
+    let best: Omit<Cluster, 'referenceVisits' | 'referenceCompromisedVisits' | 'referenceCards'> | undefined;
     for (const w of this.windowLengths) for (const visitDay of [...new Set(days)].sort((a, b) => a - b)) {
       for (let from = visitDay - w + 1; from <= visitDay; from++) {
         const cards = new Map<string, string>();
@@ -201,9 +202,9 @@ export class SkimmingCluster {
     const to = best.from + best.days;
     let referenceVisits = 0;
     for (const [d, v] of visitors) if (d < best.from || d >= to) referenceVisits += typeof v === 'number' ? v : v.size;
-    let referenceCompromisedVisits = 0;
-    for (const byDay of compromised) for (const [d, cards] of byDay) if (d < best.from || d >= to) referenceCompromisedVisits += cards.size;
-    return { ...best, referenceVisits, referenceCompromisedVisits };
+    const referenceCards: string[] = [];
+    for (const byDay of compromised) for (const [d, cards] of byDay) if (d < best.from || d >= to) referenceCards.push(...cards.keys());
+    return { ...best, referenceVisits, referenceCompromisedVisits: referenceCards.length, referenceCards: referenceCards.sort() };
   }
 
   /** Card visits of the days before `day`, per city, in city and day order. */
@@ -267,6 +268,7 @@ export class SkimmingCluster {
       evidenceEventIds: [...c.cards.values()].sort(),
       referenceVisits: c.referenceVisits,
       referenceCompromisedVisits: c.referenceCompromisedVisits,
+      referenceCards: c.referenceCards,
     };
   }
 
