@@ -60,11 +60,13 @@ function round(x: number): number {
 
 const numberFormat = new Intl.NumberFormat('en-GB', { maximumFractionDigits: 0 });
 const oneDecimal = new Intl.NumberFormat('en-GB', { maximumFractionDigits: 1 });
+/** Below one, a decimal place can round an expectation to "0": two significant digits keep it readable. */
+const twoSignificant = new Intl.NumberFormat('en-GB', { maximumSignificantDigits: 2 });
 
-/** Human formatting for explanations: 6952 → "6,952"; money in minor units → "4,990.00". */
+/** Human formatting for explanations: 6952 → "6,952"; 0.022 → "0.022"; money in minor units → "4,990.00". */
 export const fmt = {
   int: (x: number) => numberFormat.format(x),
-  dec: (x: number) => oneDecimal.format(x),
+  dec: (x: number) => (x !== 0 && Math.abs(x) < 1 ? twoSignificant : oneDecimal).format(x),
   money: (minor: number, currency: string) => `${(minor / 100).toLocaleString('en-GB', { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${currency}`,
   pct: (share: number) => `${Math.round(share * 100)}%`,
   minutes: (ms: number) => `${Math.round(ms / 60_000)} min`,
