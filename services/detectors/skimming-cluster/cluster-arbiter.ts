@@ -182,19 +182,11 @@ export class ClusterArbiter {
       && !(n.merchantId === c.merchantId && n.subjectType !== c.subjectType)
       && n.windowEnd + lookback >= c.windowStart && n.windowStart - lookback <= c.windowEnd)
       .map(([, { candidate: n, cards, namedFor }]) => (n.merchantId === c.merchantId ? namedFor : cards));
-    let explained = 0;
-    for (const card of c.cards) {
-      for (const cards of explainers) {
-        if (cards.has(card)) {
-          explained++;
-          break;
-        }
-      }
-    }
+    const isExplained = (card: string) => explainers.some((cards) => cards.has(card));
+    const explained = c.cards.filter(isExplained).length;
     // The same points explain those cards' visits on the subject's other days: what is left of its
     // reference is what its customers are compromised at apart from the points already named.
-    let referenceExplained = 0;
-    for (const card of c.referenceCards) if (explainers.some((cards) => cards.has(card))) referenceExplained++;
+    const referenceExplained = c.referenceCards.filter(isExplained).length;
     const rate = this.localRate(c, referenceExplained);
     const k = c.cards.length - explained;
     const p = Math.min(1, binomialTail(Math.max(k, c.visits - explained), k, rate) * this.windowLengthsTried);

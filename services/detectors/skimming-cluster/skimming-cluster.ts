@@ -70,7 +70,7 @@ interface Cluster {
   /** Compromised card-days in the window (what the city totals count). */
   readonly compromisedVisits: number;
   readonly referenceVisits: number;
-  readonly referenceCompromisedVisits: number;
+  /** The compromised cards of the reference visits, one entry per card-day. */
   readonly referenceCards: string[];
 }
 
@@ -180,7 +180,7 @@ export class SkimmingCluster {
    * population rate, with the subject's own visits outside it as its reference (see the file head).
    */
   private bestWindow(compromised: readonly CompromisedByDay[], visitors: Map<number, Set<string> | number>, days: Iterable<number>): Cluster | undefined {
-    let best: Omit<Cluster, 'referenceVisits' | 'referenceCompromisedVisits' | 'referenceCards'> | undefined;
+    let best: Omit<Cluster, 'referenceVisits' | 'referenceCards'> | undefined;
     for (const w of this.windowLengths) for (const visitDay of [...new Set(days)].sort((a, b) => a - b)) {
       for (let from = visitDay - w + 1; from <= visitDay; from++) {
         const cards = new Map<string, string>();
@@ -204,7 +204,7 @@ export class SkimmingCluster {
     for (const [d, v] of visitors) if (d < best.from || d >= to) referenceVisits += typeof v === 'number' ? v : v.size;
     const referenceCards: string[] = [];
     for (const byDay of compromised) for (const [d, cards] of byDay) if (d < best.from || d >= to) referenceCards.push(...cards.keys());
-    return { ...best, referenceVisits, referenceCompromisedVisits: referenceCards.length, referenceCards: referenceCards.sort() };
+    return { ...best, referenceVisits, referenceCards: referenceCards.sort() };
   }
 
   /** Card visits of the days before `day`, per city, in city and day order. */
@@ -267,7 +267,7 @@ export class SkimmingCluster {
       cards: [...c.cards.keys()].sort(),
       evidenceEventIds: [...c.cards.values()].sort(),
       referenceVisits: c.referenceVisits,
-      referenceCompromisedVisits: c.referenceCompromisedVisits,
+      referenceCompromisedVisits: c.referenceCards.length,
       referenceCards: c.referenceCards,
     };
   }
