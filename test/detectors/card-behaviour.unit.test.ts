@@ -136,6 +136,45 @@ describe('card behaviour', () => {
   });
 });
 
+describe('card behaviour: how far a short history shows a card\'s price level', () => {
+  // 700 cards over a month, each at its own price level (0.4 to 2.5 times the usual), at the grocer's
+  // by day and online every fifth day, varying a little from one purchase to the next: levels differ
+  // far more between cards than within one, so a few purchases already show a card's level.
+  const levels = [0.4, 0.6, 1, 1.6, 2.5];
+  const variety = [0.7, 0.85, 1, 1.2, 1.4];
+  const shoppers = (): SpecRecord[] => Array.from({ length: 700 * 30 }, (_, i) => {
+    const [card, day] = [i % 700, Math.floor(i / 700)];
+    const online = (card + day) % 5 === 0;
+    return purchase({ card: `tok-s${card}`, at: T0 + day * DAY + ((i % 9) - 2) * HOUR + (i % 60) * MIN,
+      amountMinor: Math.round((online ? 4500 : 2500) * levels[card % 5]! * variety[(Math.floor(card / 5) + day) % 5]!),
+      terminal: online ? tills.web : tills.paris, entryMode: online ? 'ECOM' : 'CHIP' });
+  });
+  /** A card that has never bought online: one grocery purchase a day for `days` days up to day 30, at `level` times the usual. */
+  const homebody = (card: string, level: number, days: number): SpecRecord[] => Array.from({ length: days }, (_, i) =>
+    purchase({ card, at: T0 + (30 - days + i) * DAY + (i % 4) * HOUR, amountMinor: Math.round(2500 * level * variety[i % 5]!) }));
+  /** Its details spent online at night: three purchases of 54.00 (Paris is UTC+1: T0 is 11:00 there), 1.2 times what most cards pay online. */
+  const spentOnline = (card: string): SpecRecord[] => Array.from({ length: 3 }, (_, i) =>
+    purchase({ card, at: T0 + 31 * DAY + 12 * HOUR + i * 90 * MIN, amountMinor: 5400, terminal: tills.web, entryMode: 'ECOM' }));
+
+  it('UNUSUAL_SPENDING_BURST: a card that pays 0.3 of the usual, with eight days behind it, spends four times its habit online at night', () => {
+    const alerts = spec().given(...registry(), ...shoppers(), ...homebody('tok-thrifty', 0.3, 8)).when(...spentOnline('tok-thrifty'))
+      .alerts.filter((a) => a.subjectId === 'tok-thrifty');
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]!.reasonCodes).toContain('AMOUNT_ABOVE_CARD_HABIT');
+    expect(alerts[0]!.measurements.usualAmountMinor).toBeLessThan(2500);
+  });
+
+  it('near miss: the same purchases on a card that pays the usual (1.2 times what most cards pay online is ordinary)', () => {
+    const alerts = spec().given(...registry(), ...shoppers(), ...homebody('tok-usual', 1, 8)).when(...spentOnline('tok-usual')).alerts;
+    expect(alerts.filter((a) => a.subjectId === 'tok-usual')).toEqual([]);
+  });
+
+  it('near miss: the same purchases on a card that pays 0.3 of the usual but was first seen three days before (its level is not trusted that far yet)', () => {
+    const alerts = spec().given(...registry(), ...shoppers(), ...homebody('tok-new', 0.3, 2)).when(...spentOnline('tok-new')).alerts;
+    expect(alerts.filter((a) => a.subjectId === 'tok-new')).toEqual([]);
+  });
+});
+
 describe('card behaviour: moderately above habit at a rare hour', () => {
   /** Sixty purchases over thirty days, two a day between 09:00 and 18:00 Paris time. */
   const twiceADay = (): SpecRecord[] => Array.from({ length: 60 }, (_, i) =>

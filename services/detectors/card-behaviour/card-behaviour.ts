@@ -15,7 +15,11 @@
  *   restaurant bills are judged at its level, with its own spread, not at everybody's. A level
  *   below the population's moves the prior down only as far as the card keeps to it (its spread
  *   narrower than the population's): a card that pays little everywhere is judged at its level, one
- *   that pays little at the baker's and a lot elsewhere is not;
+ *   that pays little at the baker's and a lot elsewhere is not. How far the level is trusted: once a
+ *   card has `cardProfileLevelMinDays` days of history, as far as the shard's cards show that a
+ *   card's level predicts its purchases (empirical Bayes: the spread of purchases split into a part
+ *   between cards and a part within one card); before, only by a mixture that keeps the
+ *   population's spread until the card has shown its level;
  * - its hours of day (24 counters, halved when they grow, so habits can change), shrunk toward the
  *   population's hours (`cardProfileHourPriorPurchases`) while it has few purchases;
  * - which kinds of purchase it makes at all, and how many purchases a day.
@@ -44,7 +48,7 @@ import { fmt, type Verdict } from '../kernel/alert.ts';
 import type { Thresholds } from '../thresholds.ts';
 
 export const CARD_BEHAVIOUR = 'card-behaviour';
-export const CARD_BEHAVIOUR_VERSION = '2.2.0';
+export const CARD_BEHAVIOUR_VERSION = '2.3.0';
 
 /** A card's own statistics stop growing their weight here: older habits fade. */
 const cardMemory = 50;
@@ -52,6 +56,8 @@ const cardMemory = 50;
 const populationMemory = 100_000;
 /** Population statistics need this many purchases of a kind before they serve as a prior. */
 const populationMinPurchases = 50;
+/** The split of the shard's spread between and within cards needs this many repeat purchases. */
+const levelSplitMinPurchases = 500;
 /** Kinds of purchase remembered per card; the least used is forgotten first. */
 const maxKindsPerCard = 16;
 /** Hour counters are halved when they reach this total. */
@@ -127,6 +133,38 @@ export class PopulationProfile {
   private readonly kinds = new Map<number, Map<string, LogAmountStatistics>>();
   /** Per shard: learned purchases per local hour of day, and their total. */
   private readonly hours = new Map<number, { counts: number[]; total: number }>();
+  /**
+   * Per shard: the distance of purchases from their kind's mean (every card's), and the squared
+   * distance of a card's purchase from that card's level so far, scaled to the variance within a card.
+   */
+  private readonly levels = new Map<number, { fromKind: LogAmountStatistics; withinCard: LogAmountStatistics }>();
+
+  /**
+   * How a purchase's distance from its kind's mean splits into a part that belongs to the card
+   * (between cards: its price level) and a part that varies from one of its purchases to the next
+   * (within), once the shard has seen enough cards buy again to tell.
+   */
+  levelSpread(shard: number): { between: number; within: number } | undefined {
+    const s = this.levels.get(shard);
+    if (s === undefined || s.withinCard.n < levelSplitMinPurchases) return undefined;
+    const within = s.withinCard.mean;
+    const between = s.fromKind.variance - within;
+    return between > 0 ? { between, within } : undefined;
+  }
+
+  /** `level`: the card's level before this purchase joins it. */
+  learnLevel(shard: number, fromKind: number, level: LogAmountStatistics): void {
+    let s = this.levels.get(shard);
+    if (s === undefined) {
+      s = { fromKind: { n: 0, mean: 0, variance: 0 }, withinCard: { n: 0, mean: 0, variance: 0 } };
+      this.levels.set(shard, s);
+    }
+    learn(s.fromKind, fromKind, populationMemory);
+    if (level.n === 0) return;
+    // A purchase's distance from a level measured over n purchases varies by within × (1 + 1/n).
+    const d = fromKind - level.mean;
+    learn(s.withinCard, d * d * level.n / (level.n + 1), populationMemory);
+  }
 
   /** The share of the shard's purchases made in this local hour, once it has seen enough to tell. */
   hourShare(shard: number, hour: number): number | undefined {
@@ -183,16 +221,31 @@ export function evolveCardBehaviour(
   // The prior as it stands before this purchase's window moves on (learning below changes it).
   const prior = population.get(shard, kind);
   const hasPrior = prior !== undefined;
-  // The prior is a mixture of two guesses, weighted by how much the card has shown (`k`
-  // pseudo-purchases for the population): the population's amounts moved by the card's level, with
-  // the card's own spread around that level where it is narrower; or the population's, with theirs.
-  // Its spread includes the distance between the two guesses, so a card whose level is still
-  // uncertain is not judged against a narrow spread at a half-way mean.
-  const w = profile.level.n / (profile.level.n + k);
-  const shift = hasPrior ? levelShift(profile.level, prior) : 0;
-  const priorMean = hasPrior ? prior.mean + w * shift : 0;
-  const priorVariance = hasPrior
-    ? w * Math.min(prior.variance, profile.level.variance) + (1 - w) * prior.variance + w * (1 - w) * shift * shift : 0;
+  let priorMean = 0;
+  let priorVariance = 0;
+  if (hasPrior) {
+    const shift = levelShift(profile.level, prior);
+    // How much the card has shown against `k` pseudo-purchases of the population.
+    const w = profile.level.n / (profile.level.n + k);
+    const split = a.eventTime - profile.firstPurchaseAt >= t.cardProfileLevelMinDays * DAY_MS ? population.levelSpread(shard) : undefined;
+    if (split !== undefined) {
+      // Empirical Bayes: the card's level weighs as much as its n purchases say against how much
+      // levels differ between cards — never less than `w`, so a card unlike any other is still
+      // judged at its own level. The kind's spread keeps only its within-card share, plus what is
+      // still uncertain about the level.
+      const byCard = profile.level.n / Math.max(split.within, minSpread * minSpread);
+      const weight = Math.max(w, byCard / (byCard + 1 / split.between));
+      priorMean = prior.mean + weight * shift;
+      priorVariance = prior.variance * split.within / (split.within + split.between) + (1 - weight) * split.between;
+    } else {
+      // A card's first days: a mixture of two guesses, the population's amounts moved by the card's
+      // level, with the card's own spread around that level where it is narrower; or the
+      // population's, with theirs. Its spread includes the distance between the two guesses, so a
+      // card whose level is still uncertain is not judged against a narrow spread at a half-way mean.
+      priorMean = prior.mean + w * shift;
+      priorVariance = w * Math.min(prior.variance, profile.level.variance) + (1 - w) * prior.variance + w * (1 - w) * shift * shift;
+    }
+  }
   const n = own?.n ?? 0;
   const hour = hourOf(e);
   learnPastWindow(profile, population, shard, a.eventTime - t.cardProfileBurstHours * HOUR_MS);
@@ -276,7 +329,10 @@ function learnPurchase(profile: CardProfile, population: PopulationProfile, shar
   }
   learn(own, x, cardMemory);
   const usual = population.get(shard, kind);
-  if (usual !== undefined) learn(profile.level, x - usual.mean, cardMemory);
+  if (usual !== undefined) {
+    population.learnLevel(shard, x - usual.mean, profile.level);
+    learn(profile.level, x - usual.mean, cardMemory);
+  }
   population.learn(shard, kind, x);
   if (profile.hoursTotal >= hourMemory) {
     profile.hoursTotal = 0;

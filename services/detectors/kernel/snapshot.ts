@@ -17,8 +17,9 @@ import { deserialize, serialize } from 'node:v8';
  * 2: the queue's released key as two fields, population statistics per shard.
  * 3: a card's recent purchases record whether the card was buying fast.
  * 4: the cluster arbiter's candidates name the compromised cards of their reference visits.
+ * 5: the card population keeps the spread of price levels between and within cards.
  */
-export const detectorStateVersion = 'detectors-4';
+export const detectorStateVersion = 'detectors-5';
 
 const plainPrototypes = new Set<unknown>([Object.prototype, Array.prototype, Map.prototype, Set.prototype, null]);
 const isClassInstance = (value: unknown): value is Record<string, unknown> =>
