@@ -85,6 +85,16 @@ function learn(s: LogAmountStatistics, x: number, memory: number): void {
   s.variance += (d * d * (s.n - 1) / s.n - s.variance) / s.n;
 }
 
+/** How far purchases run from their kind's mean, split into a part between cards and one within a card. */
+interface LevelSpread {
+  /** Distances of purchases from their kind's mean, every card's. */
+  readonly fromKind: LogAmountStatistics;
+  /** Squared distances of a card's purchase from that card's level so far, scaled to the variance within a card. */
+  readonly withinCard: LogAmountStatistics;
+  between: number;
+  within: number;
+}
+
 /** A purchase inside the burst window: not learned yet, and unusual or not. */
 interface RecentPurchase {
   readonly eventId: string;
@@ -133,37 +143,34 @@ export class PopulationProfile {
   private readonly kinds = new Map<number, Map<string, LogAmountStatistics>>();
   /** Per shard: learned purchases per local hour of day, and their total. */
   private readonly hours = new Map<number, { counts: number[]; total: number }>();
-  /**
-   * Per shard: the distance of purchases from their kind's mean (every card's), and the squared
-   * distance of a card's purchase from that card's level so far, scaled to the variance within a card.
-   */
-  private readonly levels = new Map<number, { fromKind: LogAmountStatistics; withinCard: LogAmountStatistics }>();
+  /** Per shard: how purchases spread between and within cards (read on every purchase, so kept ready). */
+  private readonly levels = new Map<number, LevelSpread>();
 
   /**
    * How a purchase's distance from its kind's mean splits into a part that belongs to the card
    * (between cards: its price level) and a part that varies from one of its purchases to the next
    * (within), once the shard has seen enough cards buy again to tell.
    */
-  levelSpread(shard: number): { between: number; within: number } | undefined {
+  levelSpread(shard: number): Readonly<LevelSpread> | undefined {
     const s = this.levels.get(shard);
-    if (s === undefined || s.withinCard.n < levelSplitMinPurchases) return undefined;
-    const within = s.withinCard.mean;
-    const between = s.fromKind.variance - within;
-    return between > 0 ? { between, within } : undefined;
+    return s === undefined || s.withinCard.n < levelSplitMinPurchases || s.between <= 0 ? undefined : s;
   }
 
   /** `level`: the card's level before this purchase joins it. */
   learnLevel(shard: number, fromKind: number, level: LogAmountStatistics): void {
     let s = this.levels.get(shard);
     if (s === undefined) {
-      s = { fromKind: { n: 0, mean: 0, variance: 0 }, withinCard: { n: 0, mean: 0, variance: 0 } };
+      s = { fromKind: { n: 0, mean: 0, variance: 0 }, withinCard: { n: 0, mean: 0, variance: 0 }, between: 0, within: 0 };
       this.levels.set(shard, s);
     }
     learn(s.fromKind, fromKind, populationMemory);
-    if (level.n === 0) return;
-    // A purchase's distance from a level measured over n purchases varies by within × (1 + 1/n).
-    const d = fromKind - level.mean;
-    learn(s.withinCard, d * d * level.n / (level.n + 1), populationMemory);
+    if (level.n > 0) {
+      // A purchase's distance from a level measured over n purchases varies by within × (1 + 1/n).
+      const d = fromKind - level.mean;
+      learn(s.withinCard, d * d * level.n / (level.n + 1), populationMemory);
+    }
+    s.within = s.withinCard.mean;
+    s.between = s.fromKind.variance - s.within;
   }
 
   /** The share of the shard's purchases made in this local hour, once it has seen enough to tell. */
