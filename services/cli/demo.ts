@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { connectClickHouse, type ClickHouseClient } from '../core/clickhouse/client.ts';
 import { migrate } from '../core/clickhouse/migrations.ts';
-import { announceEngineOwner, engineOwnerUrl, serveReadOnlySql } from '../core/clickhouse/shared-engine.ts';
+import { announceEngineOwner, engineOwner, serveReadOnlySql } from '../core/clickhouse/shared-engine.ts';
 import { topics } from '../core/codec/topics.ts';
 import { loadConfig } from '../core/config/config.ts';
 import { PosguardError } from '../core/errors.ts';
@@ -47,7 +47,7 @@ export const demoCommand: Command = {
     const metrics = createMetrics({ defaultMetrics: false });
 
     out(`posguard demo — seed ${options.seed}, ${options.days} days, ${fmt.int(options.cards)} cards, ${options.merchants} merchants`);
-    const owner = config.clickhouseUrl === undefined ? engineOwnerUrl(config.dataDir) : undefined;
+    const owner = config.clickhouseUrl === undefined ? engineOwner(config.dataDir) : undefined;
     if (owner !== undefined) {
       throw new PosguardError('POSGUARD_ERR_CLICKHOUSE_ENGINE_BUSY',
         `the embedded ClickHouse under ${config.dataDir} is held by process ${owner.pid} (a running sink or demo): run the demo with another POSGUARD_DATA_DIR`, { dataDir: config.dataDir });
@@ -63,9 +63,10 @@ export const demoCommand: Command = {
     let forgetOwner = () => {};
     let closeSql = async () => {};
     if (embedded) {
-      closeSql = await serveReadOnlySql(sqlApp, config);
+      const sqlPort = await serveReadOnlySql(sqlApp, config);
+      closeSql = sqlPort.close;
       await sqlApp.listen({ host: '127.0.0.1', port: 0 });
-      forgetOwner = announceEngineOwner(config.dataDir, `http://127.0.0.1:${(sqlApp.server.address() as AddressInfo).port}/v1/sql`);
+      forgetOwner = announceEngineOwner(config.dataDir, `http://127.0.0.1:${(sqlApp.server.address() as AddressInfo).port}/v1/sql`, sqlPort.localKey);
       out(`While it runs: npx posguard query "SELECT count() FROM ${db}.alerts"`);
     }
 

@@ -1,16 +1,17 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { connectClickHouse } from '../core/clickhouse/client.ts';
-import { engineOwnerUrl, queryFormats, readOnlyQuery, type QueryFormat } from '../core/clickhouse/shared-engine.ts';
+import { connectAnalysts, queryFormats, type QueryFormat } from '../core/clickhouse/analyst-sql.ts';
+import { engineOwner } from '../core/clickhouse/shared-engine.ts';
 import { loadConfig } from '../core/config/config.ts';
-import { PosguardError } from '../core/errors.ts';
+import { isPosguardError, PosguardError } from '../core/errors.ts';
 import type { Command } from './main.ts';
 
 export const queryCommand: Command = {
   summary: 'run SQL against the configured ClickHouse (embedded chDB, or CLICKHOUSE_URL)',
   usage: `usage: posguard query "<sql>" [--format ${queryFormats.join('|')}]\n\n` +
     'Runs one statement against CLICKHOUSE_URL, or the embedded chDB engine under POSGUARD_DATA_DIR.\n' +
-    'While a sink or demo holds the embedded engine, the statement goes to that process (read-only).\n' +
+    'While a sink or demo holds the embedded engine, the statement goes to that process, with the key it left in the data directory.\n' +
+    'One SELECT over posguard\'s tables, read-only and within POSGUARD_SQL_* limits (docs/SECURITY.md).\n' +
     'Example: posguard query "SELECT detector, count() FROM posguard.alerts FINAL GROUP BY detector"',
   async run(args) {
     const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { format: { type: 'string', default: 'PrettyCompactMonoBlock' } } });
@@ -25,19 +26,24 @@ export const queryCommand: Command = {
       return 2;
     }
     const config = loadConfig();
-    const owner = config.clickhouseUrl === undefined ? engineOwnerUrl(config.dataDir) : undefined;
+    const owner = config.clickhouseUrl === undefined ? engineOwner(config.dataDir) : undefined;
     // A note whose pid was reused by another program names an address nothing answers: open the directory then.
     const response = owner === undefined ? undefined
-      : await fetch(owner.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: sql, format }) }).catch(() => undefined);
+      : await fetch(owner.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': owner.key }, body: JSON.stringify({ query: sql, format }) }).catch(() => undefined);
     if (owner !== undefined && response !== undefined) {
       const text = await response.text();
-      if (!response.ok) throw new PosguardError('POSGUARD_ERR_CLICKHOUSE_QUERY_FAILED', (JSON.parse(text) as { message?: string }).message ?? text, { url: owner.url });
+      if (!response.ok) {
+        const answer = JSON.parse(text) as { error?: string; message?: string };
+        const code = answer.error === 'POSGUARD_ERR_SQL_NOT_ALLOWED' ? answer.error : 'POSGUARD_ERR_CLICKHOUSE_QUERY_FAILED';
+        throw new PosguardError(code, answer.message ?? text, { url: owner.url });
+      }
       process.stdout.write(text);
       return 0;
     }
-    const { client } = await connectClickHouse(config);
+    const { analysts, close } = await connectAnalysts(config);
     try {
-      process.stdout.write(await readOnlyQuery(client, sql, format).catch((error: Error) => {
+      process.stdout.write(await analysts.query(sql, format).catch((error: Error) => {
+        if (isPosguardError(error)) throw error;
         if (/Cannot lock file|already running/i.test(error.message)) {
           throw new PosguardError('POSGUARD_ERR_CLICKHOUSE_ENGINE_BUSY',
             `${resolve(config.dataDir, 'clickhouse')} is held by another process that does not serve SQL (not a posguard sink or demo?): stop it, or point POSGUARD_DATA_DIR elsewhere`,
@@ -47,7 +53,7 @@ export const queryCommand: Command = {
       }));
       return 0;
     } finally {
-      await client.close();
+      await close();
     }
   },
 };

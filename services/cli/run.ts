@@ -109,7 +109,8 @@ export const runCommand: Command = {
         { name: 'consuming', check: async () => (stages.every((s) => s.ready()) ? undefined : 'not consuming (joining its group, rebuilding state, or ClickHouse refusing the sink\'s inserts)') },
       ],
     });
-    if (clickhouse?.embedded === true) cleanups.push(await serveReadOnlySql(app, config));
+    const sqlPort = clickhouse?.embedded === true ? await serveReadOnlySql(app, config) : undefined;
+    if (sqlPort !== undefined) cleanups.push(sqlPort.close);
     const listen = async (): Promise<string> => {
       await app.listen({ host: config.host, port: config.port });
       const { address, port } = app.server.address() as AddressInfo;
@@ -119,7 +120,7 @@ export const runCommand: Command = {
     let address = await listen();
     logger.info({ address }, `${name} starting`);
     // This process holds the engine's directory: analysts reach the data through it.
-    if (clickhouse?.embedded === true) cleanups.push(announceEngineOwner(config.dataDir, `http://${address}/v1/sql`));
+    if (sqlPort !== undefined) cleanups.push(announceEngineOwner(config.dataDir, `http://${address}/v1/sql`, sqlPort.localKey));
 
     try {
       // Stopped before a dependency answered: nothing to commit, and an attempt in flight must not hold the process.
@@ -163,6 +164,7 @@ export const runCommand: Command = {
         const crash = process.env.POSGUARD_FAULT_SINK_CRASH_AFTER_INSERTS;
         stages = [await runSink({
           ...common, clickhouse: client, database: config.clickhouseDatabase, batchRecords: config.sinkBatchRecords, flushMs: config.sinkFlushMs,
+          eventTimeMaxAheadMs: config.eventTimeMaxAheadMs,
           crashAfterInserts: crash === undefined || crash === '' ? undefined : Number(crash),
         })];
       }

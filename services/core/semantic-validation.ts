@@ -34,10 +34,24 @@ function identifier(errors: FieldError[], path: string, value: string): void {
   else if (controlCharacter.test(value)) errors.push({ path, message: 'must not contain control characters' });
 }
 
+/** Names and places a person reads (a trading name, a city): printable, at most this many characters. */
+export const maxNameLength = 256;
+/** Codes and hashes (firmware versions and hashes, response codes): printable, at most this many characters. */
+export const maxCodeLength = 128;
+
+/** A printable text of at most `max` characters (empty allowed: an optional label may be blank). */
+function label(errors: FieldError[], path: string, value: string | null, max: number): void {
+  if (value === null) return;
+  if (value.length > max) errors.push({ path, message: `must be at most ${max} characters, got ${value.length}` });
+  else if (controlCharacter.test(value)) errors.push({ path, message: 'must not contain control characters' });
+}
+
 /** The semantic problems of an authorisation that already fits its schema (empty when it makes sense). */
 export function authorisationErrors(a: AuthorisationEvent, context: SemanticContext = {}): FieldError[] {
   const errors: FieldError[] = [];
   for (const field of ['eventId', 'acquirerId', 'cardToken', 'merchantId', 'terminalId'] as const) identifier(errors, field, a[field]);
+  if (!/^\d{4}$/.test(a.mcc)) errors.push({ path: 'mcc', message: `must be a 4-digit merchant category code (ISO 18245), got ${JSON.stringify(a.mcc.slice(0, 8))}` });
+  for (const field of ['bin', 'last4', 'responseCode', 'terminalFirmwareHash'] as const) label(errors, field, a[field], maxCodeLength);
   if (a.amountMinor < 0 || (a.amountMinor === 0 && positiveAmountTypes.has(a.transactionType))) {
     errors.push({ path: 'amountMinor', message: `must be ${positiveAmountTypes.has(a.transactionType) ? 'positive' : 'zero or more'} for a ${a.transactionType}, got ${a.amountMinor}` });
   }
@@ -75,6 +89,8 @@ function merchantErrors(m: MerchantProfile): FieldError[] {
   const errors: FieldError[] = [];
   identifier(errors, 'merchantId', m.merchantId);
   identifier(errors, 'acquirerId', m.acquirerId);
+  label(errors, 'name', m.name, maxNameLength);
+  label(errors, 'city', m.city, maxNameLength);
   if (!/^\d{4}$/.test(m.mcc)) errors.push({ path: 'mcc', message: `must be a 4-digit merchant category code (ISO 18245), got ${JSON.stringify(m.mcc.slice(0, 8))}` });
   if (!/^[A-Z]{2}$/.test(m.country)) errors.push({ path: 'country', message: `must be an ISO 3166-1 alpha-2 code such as DE, got ${JSON.stringify(m.country.slice(0, 8))}` });
   place(errors, m.latitude, m.longitude);
@@ -95,6 +111,8 @@ function terminalErrors(t: TerminalProfile): FieldError[] {
   identifier(errors, 'terminalId', t.terminalId);
   identifier(errors, 'merchantId', t.merchantId);
   if (t.acquirerId !== null) identifier(errors, 'acquirerId', t.acquirerId);
+  label(errors, 'firmwareVersion', t.firmwareVersion, maxCodeLength);
+  label(errors, 'firmwareHash', t.firmwareHash, maxCodeLength);
   place(errors, t.latitude, t.longitude);
   after1970(errors, 'updatedAt', t.updatedAt);
   return errors;

@@ -3,7 +3,8 @@
  * profiles and card outcomes as JSON; valid records go to their topics through the idempotent
  * producer, invalid ones are answered field by field and kept in the dead-letter topic.
  *
- * - 401 without a valid `x-api-key` (keys compared in constant time; one key per acquirer).
+ * - 401 without a valid `x-api-key` (keys compared in constant time; one key per acquirer); 429 for
+ *   a while to an address that keeps presenting wrong ones.
  * - 403 for a record naming another acquirer, or a profile of a merchant or terminal that another
  *   acquirer registered; a terminal profile naming no acquirer is given the key's.
  * - 400 with field-level errors; a batch is all-or-nothing per record: valid ones are accepted.
@@ -12,11 +13,11 @@
  * - Idempotent on eventId / outcomeId: a record resent within the recent-id window is accepted once.
  * - 413 over the body limit, 429 over an acquirer's rate, 503 when too many records are in flight.
  */
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { FastifyReply } from 'fastify';
 import { fromJsonForm } from '../core/codec/json-form.ts';
 import type { SchemaCatalog } from '../core/codec/schema-catalog.ts';
-import type { ApiKey } from '../core/config/config.ts';
+import { KeyChecker, type FailureBrake, type KeyDigest } from '../core/http/api-keys.ts';
 import type { Serdes } from '../core/codec/serde.ts';
 import { topics } from '../core/codec/topics.ts';
 import { errorCatalog, type ErrorCode } from '../core/errors.ts';
@@ -25,18 +26,22 @@ import type { Logger } from '../core/observability/logging.ts';
 import type { Metrics } from '../core/observability/metrics.ts';
 import type { RecordKind } from '../core/jsonl/record-kinds.ts';
 import { summariseFieldErrors, type DeadLetter, type FieldError, type MerchantProfile, type TerminalProfile } from '../core/records.ts';
-import { recordErrors } from '../core/semantic-validation.ts';
+import { maxIdLength, recordErrors } from '../core/semantic-validation.ts';
 import type { OutgoingRecord, Producer } from '../core/transport/port.ts';
 import { openApiDocument } from './openapi.ts';
 import { RecentIds } from './recent-ids.ts';
-import { findClearPan, maskClearPans } from '../core/pan.ts';
+import { findClearPan, maskClearPans, maskPansInText } from '../core/pan.ts';
+import { deadLetterKey, keptLetter } from '../core/service/dead-letter.ts';
+import { cutText, cutTexts, oversizedText } from '../core/text-bounds.ts';
 import { profileKindOf, type ProfileOwners } from '../core/profile-ownership.ts';
 
 export interface IngestDeps {
   readonly producer: Producer;
   readonly serdes: Serdes;
   readonly catalog: SchemaCatalog;
-  readonly apiKeys: readonly ApiKey[];
+  readonly apiKeys: readonly KeyDigest[];
+  /** Wrong keys one client address may present before it is turned away for a while. */
+  readonly failureBrake?: FailureBrake;
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly readiness?: readonly ReadinessCheck[];
@@ -66,8 +71,6 @@ const routes: readonly Route[] = [
   { path: '/v1/terminals', topic: topics.terminalProfiles, kind: 'terminal', recordName: 'TerminalProfile', idField: 'terminalId', keyField: 'terminalId' },
   { path: '/v1/outcomes', topic: topics.cardOutcomes, kind: 'outcome', recordName: 'CardOutcome', idField: 'outcomeId', keyField: 'cardToken' },
 ];
-
-const digest = (value: string) => createHash('sha256').update(value).digest();
 
 /** Field errors kept per rejected record, in its answer and its dead letter (then a count of the rest). */
 const maxFieldErrors = 3;
@@ -110,15 +113,7 @@ export function buildIngestApp(deps: IngestDeps) {
   const produced = deps.metrics.get('posguard_records_produced_total');
   const deadLettered = deps.metrics.get('posguard_dead_letters_total');
 
-  /** The acquirer whose key this is, comparing digests in constant time against every key. */
-  function acquirerOf(request: FastifyRequest): string | undefined {
-    const given = request.headers['x-api-key'];
-    if (typeof given !== 'string' || given.length === 0) return undefined;
-    const candidate = digest(given);
-    let found: string | undefined;
-    for (const k of deps.apiKeys) if (timingSafeEqual(candidate, k.sha256) && found === undefined) found = k.acquirerId;
-    return found;
-  }
+  const keys = new KeyChecker(() => deps.apiKeys, deps.failureBrake);
 
   function takeTokens(acquirerId: string, n: number): boolean {
     const now = Date.now();
@@ -136,8 +131,13 @@ export function buildIngestApp(deps: IngestDeps) {
   for (const route of routes) {
     const profileKind = profileKindOf(route.topic);
     app.post(route.path, async (request, reply) => {
-      const acquirerId = acquirerOf(request);
-      if (acquirerId === undefined) return problem(reply, 'POSGUARD_ERR_INGEST_UNAUTHORISED', 'send a valid acquirer API key in the x-api-key header');
+      const caller = keys.check(request);
+      if (caller.kind === 'throttled') {
+        reply.header('retry-after', String(caller.retryAfterSeconds));
+        return problem(reply, 'POSGUARD_ERR_AUTH_THROTTLED', `too many wrong API keys from this address; retry in ${caller.retryAfterSeconds} s`);
+      }
+      if (caller.kind === 'unknown') return problem(reply, 'POSGUARD_ERR_INGEST_UNAUTHORISED', 'send a valid acquirer API key in the x-api-key header');
+      const acquirerId = caller.holder;
       const body = request.body;
       let items: unknown[] = Array.isArray(body) ? body : [body];
       if (items.length === 0 || body === undefined || body === null) return problem(reply, 'POSGUARD_ERR_INGEST_INVALID', 'the body must be one record or a non-empty array of records');
@@ -194,20 +194,28 @@ export function buildIngestApp(deps: IngestDeps) {
           : [...allFieldErrors.slice(0, maxFieldErrors), { path: '(record)', message: `and ${allFieldErrors.length - maxFieldErrors} more fields are wrong` }];
         // The answer details the first rejections; every one is detailed in its dead letter.
         results.push(++rejections <= detailedRejections ? { index, id: idText, status: 'rejected', error: code, fieldErrors } : { index, id: idText, status: 'rejected', error: code });
-        const letter: DeadLetter = {
+        // Cut before masking, so that the masking's work is bounded too (a cut never leaves part of a card number).
+        const letter: DeadLetter = keptLetter({
           service: 'ingest', sourceTopic: null, sourcePartition: null, sourceOffset: null,
-          originalKey: Buffer.from(idText ?? ''), originalValue: Buffer.from(JSON.stringify(maskClearPans(item)) ?? ''),
+          originalKey: Buffer.from(idText ?? ''), originalValue: Buffer.from(JSON.stringify(maskClearPans(cutTexts(item))) ?? ''),
           errorCode: code, errorMessage: messageOf(fieldErrors), fieldErrors, failedAt: Date.now(), letterId: `${requestId}/${index}`,
-        };
+        });
         // Keyed by its id, or its letter id: records without one spread over the partitions.
-        dead.push({ key: idText === null ? Buffer.from(letter.letterId!) : letter.originalKey, value: deps.serdes.forTopic(topics.deadLetters).encode(letter) });
+        dead.push({ key: idText === null ? Buffer.from(letter.letterId!) : deadLetterKey(Buffer.from(idText)), value: deps.serdes.forTopic(topics.deadLetters).encode(letter) });
         deadLettered.inc({ service: 'ingest', topic: route.topic, code });
       };
       for (const [index, item] of items.entries()) {
         // A batch of thousands is checked in slices, so that other requests and heartbeats are served meanwhile.
         if (index > 0 && index % checkSlice === 0) await new Promise((resolve) => setImmediate(resolve));
         const id = isObject(item) ? item[route.idField] : undefined;
-        const idText = typeof id === 'string' ? id : null;
+        // The id as answered and kept: cut and masked (a client may send a card number, or a megabyte, as its id).
+        const idText = typeof id === 'string' ? maskPansInText(cutText(id, maxIdLength)) : null;
+        // Every text is bounded before any check reads it: a megabyte in one field must not hold the event loop.
+        const oversized = oversizedText(item);
+        if (oversized !== undefined) {
+          reject(index, idText, 'POSGUARD_ERR_INGEST_INVALID', [oversized], (shown) => `not a valid ${route.recordName}: ${summariseFieldErrors(shown)}`, item);
+          continue;
+        }
         const pan = findClearPan(item);
         const parsed = pan === undefined ? fromJsonForm<Record<string, unknown>>(serde.type, item) : undefined;
         if (pan !== undefined || parsed === undefined || !parsed.ok) {

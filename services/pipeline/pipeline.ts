@@ -33,14 +33,14 @@ export async function startPipeline(deps: {
 }): Promise<RunningPipeline> {
   const { platform, config, logger, metrics } = deps;
   const common = { transport: platform.transport, serdes: platform.serdes, metrics, instanceId: config.instanceId, partitionIdleMs: config.partitionIdleMs };
-  const enricher = await runEnricher({ ...common, logger: logger.child({ service: 'enricher' }),
-    // Embedded, the pipeline is fed recordings (the demo's generated stream): their times are their own.
-    eventTimeMaxAheadMs: config.runMode === 'embedded' ? undefined : config.eventTimeMaxAheadMs });
+  // Embedded, the pipeline is fed recordings (the demo's generated stream): their times are their own.
+  const eventTimeMaxAheadMs = config.runMode === 'embedded' ? undefined : config.eventTimeMaxAheadMs;
+  const enricher = await runEnricher({ ...common, logger: logger.child({ service: 'enricher' }), eventTimeMaxAheadMs });
   const detectors = await runDetectors({ ...common, service: 'detectors', logger: logger.child({ service: 'detectors' }), thresholds: deps.thresholds, partitions: config.partitions,
     upstreamCaughtUp: upstreamCaughtUp(platform.transport), snapshotIntervalMs: snapshotIntervalOf(config) });
   const sink = deps.clickhouse === undefined ? undefined : await runSink({
     ...common, logger: logger.child({ service: 'sink' }), clickhouse: deps.clickhouse, database: config.clickhouseDatabase,
-    batchRecords: config.sinkBatchRecords, flushMs: config.sinkFlushMs,
+    batchRecords: config.sinkBatchRecords, flushMs: config.sinkFlushMs, eventTimeMaxAheadMs,
   });
   const stages = [enricher, ...detectors];
   return {

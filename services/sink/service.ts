@@ -12,9 +12,11 @@ import { topics } from '../core/codec/topics.ts';
 import type { Logger } from '../core/observability/logging.ts';
 import type { Metrics } from '../core/observability/metrics.ts';
 import { refuseClearPans } from '../core/pan.ts';
+import { admitRecord } from '../core/record-admission.ts';
 import { admitProfile, ProfileOwners, profileIdOf, profileKindOf, type ProfileKind } from '../core/profile-ownership.ts';
 import type { MerchantProfile, TerminalProfile } from '../core/records.ts';
-import { deadLetterOf } from '../core/service/dead-letter.ts';
+import { deadLetterOf, keptLetter } from '../core/service/dead-letter.ts';
+import type { DeadLetter } from '../core/records.ts';
 import type { Producer, TopicPartitionOffset, Transport } from '../core/transport/port.ts';
 import { rowOf, tableOfTopic } from './rows.ts';
 
@@ -29,6 +31,8 @@ export interface SinkDeps {
   readonly metrics: Metrics;
   readonly batchRecords: number;
   readonly flushMs: number;
+  /** As the enricher's: records produced straight to Kafka meet the same admission before they are stored. */
+  readonly eventTimeMaxAheadMs?: number;
   /**
    * Fault injection for crash tests (POSGUARD_FAULT_SINK_CRASH_AFTER_INSERTS): the process kills
    * itself after this many batch inserts, before committing the offsets — the window the sink's
@@ -154,6 +158,7 @@ export async function runSink(deps: SinkDeps): Promise<RunningSink> {
     for (const id of ids) ownersAskedFor.add(`${kind}:${id}`);
   }
 
+  const admission = () => (deps.eventTimeMaxAheadMs === undefined ? {} : { now: Date.now(), maxAheadMs: deps.eventTimeMaxAheadMs });
   await consumer.run(async (batch, context) => {
     const serde = serdes.forTopic(batch.topic);
     await serde.prepare(batch.records.map((r) => r.value));
@@ -170,11 +175,14 @@ export async function runSink(deps: SinkDeps): Promise<RunningSink> {
     for (const record of batch.records) {
       try {
         if (record.value === null) continue; // compaction tombstone: nothing to store
-        const value = serde.decode(record.value);
-        // Profiles meet the enricher's rules, owners included; dead letters were masked where they
-        // were made; anything else produced to Kafka may hold a clear PAN.
+        let value = serde.decode(record.value);
+        // Profiles meet the enricher's rules, owners included; a dead letter is evidence and is kept,
+        // masked whoever wrote it; anything else produced to Kafka may hold a clear PAN.
         if (profileKind !== undefined) admitProfile(owners, profileKind, batch.topic, value as MerchantProfile | TerminalProfile);
-        else if (batch.topic !== topics.deadLetters) refuseClearPans(value, batch.topic);
+        else if (batch.topic === topics.deadLetters) value = keptLetter(value as DeadLetter);
+        else if (batch.topic === topics.authorisations) admitRecord('authorisation', value, batch.topic, admission());
+        else if (batch.topic === topics.cardOutcomes) admitRecord('outcome', value, batch.topic);
+        else refuseClearPans(value, batch.topic);
         list.push(rowOf(batch.topic, value));
       } catch (error) {
         const letter = deadLetterOf(service, record, error);

@@ -3,8 +3,8 @@
  * table below, and fails fast with an error that names every bad variable. The result is frozen:
  * nothing reads process.env after this.
  */
-import { createHash } from 'node:crypto';
 import { PosguardError } from '../errors.ts';
+import { keyDigest, type KeyDigest } from '../http/api-keys.ts';
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof logLevels)[number];
@@ -26,8 +26,15 @@ export interface PosguardConfig {
   readonly partitions: number;
   /** Distinguishes instances of one service: consumer client ids and transactional ids. */
   readonly instanceId: string;
-  /** Acquirer API keys for HTTP ingest, acquirerId → key. */
-  readonly apiKeys: readonly ApiKey[];
+  /** Acquirer API keys for HTTP ingest: each key's holder is an acquirerId. */
+  readonly apiKeys: readonly KeyDigest[];
+  /** Keys of the SQL port of the process holding the embedded engine: each key's holder names an analyst or a tool. */
+  readonly sqlApiKeys: readonly KeyDigest[];
+  /** Limits every analyst query runs under (services/core/clickhouse/analyst-sql.ts). */
+  readonly sqlMaxExecutionSeconds: number;
+  readonly sqlMaxMemoryBytes: number;
+  readonly sqlMaxResultRows: number;
+  readonly sqlMaxResultBytes: number;
   readonly sinkBatchRecords: number;
   readonly sinkFlushMs: number;
   /** How long a caught-up input partition stays silent before it stops holding event time back. */
@@ -119,27 +126,21 @@ const boundedInteger = (min: number, max: number): Parser<number> => (raw) => {
   return value;
 };
 
-/** An acquirer's API key, as the SHA-256 digest of the key: the key itself need not be kept. */
-export interface ApiKey {
-  readonly acquirerId: string;
-  readonly sha256: Buffer;
-}
-
 /**
- * `acquirerId:sha256:<64 hex digits>` (the digest of the key) or `acquirerId:<key>` (16+ characters),
- * comma-separated. An acquirer may have several (two during a rotation).
+ * `holder:sha256:<64 hex digits>` (the digest of the key) or `holder:<key>` (16+ characters),
+ * comma-separated. A holder may have several (two during a rotation).
  */
-const parseApiKeys: Parser<readonly ApiKey[]> = (raw) => {
-  const keys: ApiKey[] = [];
+const parseKeyDigests: Parser<readonly KeyDigest[]> = (raw) => {
+  const keys: KeyDigest[] = [];
   for (const entry of raw.split(',').map((e) => e.trim()).filter((e) => e !== '')) {
     const at = entry.indexOf(':');
-    const acquirerId = entry.slice(0, at);
+    const holder = entry.slice(0, at);
     const secret = entry.slice(at + 1);
     const digest = /^sha256:([0-9a-fA-F]{64})$/.exec(secret);
     if (at <= 0 || (digest === null && secret.length < 16)) {
-      throw new InvalidValue(`entries must be acquirerId:sha256:<64 hex digits> or acquirerId:key with a key of 16+ characters (entry ${keys.length + 1})`);
+      throw new InvalidValue(`entries must be name:sha256:<64 hex digits> or name:key with a key of 16+ characters (entry ${keys.length + 1})`);
     }
-    keys.push({ acquirerId, sha256: digest !== null ? Buffer.from(digest[1]!, 'hex') : createHash('sha256').update(secret).digest() });
+    keys.push({ holder, sha256: digest !== null ? Buffer.from(digest[1]!, 'hex') : keyDigest(secret) });
   }
   return keys;
 };
@@ -221,7 +222,42 @@ export const configVariables = [
     key: 'apiKeys',
     doc: 'HTTP ingest credentials, sent as the x-api-key header: comma-separated entries acquirerId:sha256:<hex SHA-256 of the key> (so the configuration need not hold the key: `printf %s "$KEY" | sha256sum`) or acquirerId:key (16+ characters). An acquirer may have two entries while its key is rotated: both are accepted until the old one is removed. Unset: ingest rejects every request with 401.',
     defaultValue: '',
-    parse: parseApiKeys,
+    parse: parseKeyDigests,
+  }),
+  variable({
+    name: 'POSGUARD_SQL_API_KEYS',
+    key: 'sqlApiKeys',
+    doc: 'Keys for the read-only SQL port (`POST /v1/sql`, header x-api-key) that a sink or demo holding the embedded ClickHouse serves: comma-separated name:sha256:<hex> or name:key (16+ characters), as for POSGUARD_API_KEYS. `posguard query` on the same machine needs none: it reads a key the process writes, readable by its user only, into the data directory. Unset: only that local key is accepted.',
+    defaultValue: '',
+    parse: parseKeyDigests,
+  }),
+  variable({
+    name: 'POSGUARD_SQL_MAX_EXECUTION_SECONDS',
+    key: 'sqlMaxExecutionSeconds',
+    doc: 'An analyst query (the SQL port, `posguard query`) is stopped after this many seconds (ClickHouse max_execution_time), so that one query cannot hold the engine the sink writes with.',
+    defaultValue: '30',
+    parse: boundedInteger(1, 3600),
+  }),
+  variable({
+    name: 'POSGUARD_SQL_MAX_MEMORY_BYTES',
+    key: 'sqlMaxMemoryBytes',
+    doc: 'Memory one analyst query may use (ClickHouse max_memory_usage, bytes); the embedded engine shares the sink\'s process.',
+    defaultValue: '1073741824',
+    parse: boundedInteger(16_777_216, 1_099_511_627_776),
+  }),
+  variable({
+    name: 'POSGUARD_SQL_MAX_RESULT_ROWS',
+    key: 'sqlMaxResultRows',
+    doc: 'Rows one analyst query may return (ClickHouse max_result_rows; more is an error, not a silent cut).',
+    defaultValue: '100000',
+    parse: boundedInteger(1, 100_000_000),
+  }),
+  variable({
+    name: 'POSGUARD_SQL_MAX_RESULT_BYTES',
+    key: 'sqlMaxResultBytes',
+    doc: 'Bytes one analyst query may return (ClickHouse max_result_bytes, uncompressed).',
+    defaultValue: '67108864',
+    parse: boundedInteger(1024, 68_719_476_736),
   }),
   variable({
     name: 'SINK_BATCH_RECORDS',

@@ -201,7 +201,7 @@ export async function runStage(deps: StageRunnerDeps, stage: StageProcessor): Pr
         const letter = deadLetterOf(service, record, error);
         deadLettered.inc({ service, topic: batch.topic, code: letter.errorCode });
         logger.warn({ topic: batch.topic, partition: record.partition, offset: record.offset, code: letter.errorCode }, letter.errorMessage);
-        // The letter's key: the original, unless it had to be masked.
+        // The letter's key: the original, masked and bounded.
         dead.push({ key: record.key === null ? null : letter.originalKey, value: serdes.forTopic(topics.deadLetters).encode(letter), timestamp: record.timestamp });
       }
     }
