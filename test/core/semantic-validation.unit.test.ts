@@ -36,6 +36,16 @@ describe('semantic validation of an authorisation', () => {
     expect(paths({ terminalId: 't-1\u0000' })).toEqual(['terminalId']);
   });
 
+  it('bounds every text a person reads or a device reports, and refuses a merchant category code that is not four digits', () => {
+    expect(paths({ terminalFirmwareHash: 'f'.repeat(1_000_000) })).toEqual(['terminalFirmwareHash']);
+    expect(paths({ mcc: '54\u000011' })).toEqual(['mcc']);
+    expect(paths({ bin: '4'.repeat(200), last4: '1\u0007' })).toEqual(['bin', 'last4']);
+    const merchant = registry().find((r) => r.kind === 'merchant')!.record as MerchantProfile;
+    expect(recordErrors('merchant', { ...merchant, name: 'n'.repeat(1_000_000), city: 'c'.repeat(257) }).map((e) => e.path)).toEqual(['name', 'city']);
+    const terminal = registry().find((r) => r.kind === 'terminal')!.record as TerminalProfile;
+    expect(recordErrors('terminal', { ...terminal, firmwareHash: 'h'.repeat(129) }).map((e) => e.path)).toEqual(['firmwareHash']);
+  });
+
   it('refuses impossible times and places', () => {
     expect(paths({ eventTime: 0 })).toEqual(['eventTime']);
     expect(paths({ eventTime: -5 })).toEqual(['eventTime']);

@@ -135,6 +135,42 @@ describe('HTTP ingest', () => {
     expect(everything).toContain('411111******1111');
   });
 
+  it('never echoes a card number sent as an id: the answer, the dead letter and its key hold it masked', async () => {
+    const response = await post({ ...example, eventId: 'm-4111111111111111', amountMinor: -5 });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().results[0].id).toBe('m-411111******1111');
+    const letters = recordsIn(topics.deadLetters);
+    expect(letters.filter((r) => r.key!.toString() === 'm-411111******1111')).toHaveLength(1);
+    expect(letters.map((r) => `${r.key!.toString('latin1')}${r.value!.toString('latin1')}`).join('')).not.toContain('4111111111111111');
+  });
+
+  it('refuses a field longer than any record holds before reading it further, with a bounded answer, letter and key', async () => {
+    const response = await post({ ...example, eventId: `e-${'9'.repeat(50_000)}` });
+    expect(response.statusCode).toBe(400);
+    const answer = response.json();
+    expect(answer.results[0].fieldErrors).toEqual([{ path: 'eventId', message: 'must be at most 2000 characters, got 50002' }]);
+    expect(answer.results[0].id.length).toBeLessThan(200);
+    const letter = recordsIn(topics.deadLetters).find((r) => r.key!.toString().includes('(50002 characters)'));
+    expect(letter!.key!.length).toBeLessThan(300);
+    expect(letter!.value!.length).toBeLessThan(2_000);
+  });
+
+  it('turns away an address that keeps presenting wrong keys, whatever key it sends next', async () => {
+    const throttled = buildIngestApp({ profileOwners: new ProfileOwners(),
+      producer: await transport.producer(), serdes, catalog: loadSchemaCatalog(), apiKeys: loadConfig({ POSGUARD_API_KEYS: `acq-eu-01:${key}` }).apiKeys,
+      logger: createLogger({ level: 'silent' }), metrics: createMetrics({ defaultMetrics: false }), failureBrake: { maxFailures: 5, windowMs: 60_000 },
+    });
+    const send = (apiKey: string, remoteAddress: string) => throttled.inject({ method: 'POST', url: '/v1/authorisations', remoteAddress,
+      headers: { 'content-type': 'application/json', 'x-api-key': apiKey }, payload: JSON.stringify({ ...example, eventId: 'brake-1' }) });
+    for (let i = 0; i < 5; i++) expect((await send(`guess-${i}-0123456789`, '127.0.0.7')).statusCode).toBe(401);
+    const turnedAway = await send(key, '127.0.0.7');
+    expect(turnedAway.statusCode).toBe(429);
+    expect(turnedAway.json().error).toBe('POSGUARD_ERR_AUTH_THROTTLED');
+    expect(Number(turnedAway.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await send(key, '127.0.0.8')).statusCode).toBe(202);
+    await throttled.close();
+  });
+
   it('answers 429 once an acquirer exceeds its rate', async () => {
     // Two batches within the rate each (50 a second), back to back: the second is over it.
     const batch = (from: number) => Array.from({ length: 40 }, (_, i) => ({ ...example, eventId: `rate-${from + i}` }));

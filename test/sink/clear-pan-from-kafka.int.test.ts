@@ -54,4 +54,31 @@ describe('a clear card number produced straight to Kafka', () => {
       await sink.stop();
     }
   });
+
+  it('in the key of a record refused for another reason, and in a dead letter another producer wrote, is stored masked; the sink refuses what the enricher refuses', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const common = { transport: platform().transport, serdes: platform().serdes, logger, metrics };
+    const sink = await runSink({ ...common, clickhouse: clickhouse().client, database: 'posguard', batchRecords: 100, flushMs: 50 });
+    try {
+      const negative: AuthorisationEvent = { ...(purchase({ card: 'tok-negative' }).record as AuthorisationEvent), eventId: 'e-negative', amountMinor: -5 };
+      const producer = await platform().transport.producer();
+      await producer.send([{ topic: topics.authorisations, records: [{ key: Buffer.from(`card ${pan}`), value: platform().serdes.forTopic(topics.authorisations).encode(negative) }] }]);
+      const foreign: DeadLetter = {
+        service: 'another-producer', sourceTopic: null, sourcePartition: null, sourceOffset: null, originalKey: Buffer.from(pan),
+        originalValue: Buffer.from(`{"pan":"${pan}"}`), errorCode: 'POSGUARD_ERR_PROCESSING_FAILED', errorMessage: `refused ${pan}`,
+        fieldErrors: [{ path: 'pan', message: `got ${pan}` }], failedAt: 1, letterId: 'foreign-1',
+      };
+      await producer.send([{ topic: topics.deadLetters, records: [{ key: Buffer.from('foreign-1'), value: platform().serdes.forTopic(topics.deadLetters).encode(foreign) }] }]);
+
+      await waitFor('the negative amount dead-lettered by the sink', async () => (await count("SELECT count() AS n FROM posguard.dead_letters FINAL WHERE service = 'sink' AND errorCode = 'POSGUARD_ERR_RECORD_INVALID_VALUE'")) === 1, 60_000);
+      await waitFor('the foreign dead letter stored', async () => (await count("SELECT count() AS n FROM posguard.dead_letters FINAL WHERE letterId = 'foreign-1'")) === 1, 60_000);
+      expect(await count("SELECT count() AS n FROM posguard.auth_events FINAL WHERE eventId = 'e-negative'")).toBe(0);
+      expect(await count(`SELECT count() AS n FROM posguard.dead_letters FINAL WHERE position(toString(tuple(*)), '${pan}') > 0`)).toBe(0);
+      const log = (platform().transport as ReturnType<typeof platform>['transport'] & { log: InProcessLog }).log;
+      const sinkLetters = log.topic(topics.deadLetters).partitions.flat().filter((r) => r.key?.toString().startsWith('card '));
+      expect(sinkLetters.map((r) => r.key!.toString())).toEqual(['card 411111******1111']);
+    } finally {
+      await sink.stop();
+    }
+  });
 });
