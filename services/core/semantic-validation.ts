@@ -12,8 +12,34 @@ import type { AuthorisationEvent, CardOutcome, FieldError, MerchantProfile, Term
 export const maxIdLength = 128;
 
 const isoCurrencies = new Set(Intl.supportedValuesOf('currency'));
-// C0 and C1 control characters, DEL included.
-const controlCharacter = /[\u0000-\u001f\u007f-\u009f]/;
+// C0 and C1 control characters, DEL included; format characters (zero-width, bidi overrides) that
+// make two different ids look the same; and lone surrogates, which a store would replace with U+FFFD
+// (the id kept would not be the id answered).
+const controlCharacter = /[\u0000-\u001f\u007f-\u009f]|\p{Cf}|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/u;
+/** Times are epoch milliseconds before 2100: a later one (8.64e15 is year 275,760) would win every comparison forever. */
+export const latestTime = Date.UTC(2100, 0, 1);
+/** The Application Transaction Counter is two bytes on the card. */
+const maxAtc = 65_535;
+
+/**
+ * The largest amount, in major units of the currency, a transaction of a type may move: cash from an
+ * ATM or a counter is bounded by what a dispenser or a branch pays out; a purchase, pre-authorisation,
+ * completion, refund or reversal by the largest single card payment a terminal takes.
+ */
+const maxMajorUnits: Record<AuthorisationEvent['transactionType'], number> = {
+  PURCHASE: 10_000_000, PRE_AUTH: 10_000_000, COMPLETION: 10_000_000, REFUND: 10_000_000, REVERSAL: 10_000_000,
+  CASH_ADVANCE: 100_000, BALANCE_INQUIRY: 0, UNKNOWN: 10_000_000,
+};
+const minorDigits = new Map<string, number>();
+/** Minor units per major unit of an ISO 4217 currency: 100 for EUR, 1 for JPY, 1000 for KWD. */
+function minorPerMajor(currency: string): number {
+  let digits = minorDigits.get(currency);
+  if (digits === undefined) {
+    digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+    minorDigits.set(currency, digits);
+  }
+  return 10 ** digits;
+}
 
 /** Types that move money to the merchant: their amount must be positive (a balance inquiry may be 0). */
 const positiveAmountTypes = new Set<AuthorisationEvent['transactionType']>(['PURCHASE', 'CASH_ADVANCE', 'PRE_AUTH', 'COMPLETION', 'REFUND', 'REVERSAL']);
@@ -56,7 +82,12 @@ export function authorisationErrors(a: AuthorisationEvent, context: SemanticCont
     errors.push({ path: 'amountMinor', message: `must be ${positiveAmountTypes.has(a.transactionType) ? 'positive' : 'zero or more'} for a ${a.transactionType}, got ${a.amountMinor}` });
   }
   if (!isoCurrencies.has(a.currency)) errors.push({ path: 'currency', message: `must be an ISO 4217 code such as EUR, got ${JSON.stringify(a.currency.slice(0, 8))}` });
-  if (a.eventTime <= 0) errors.push({ path: 'eventTime', message: `must be after 1970-01-01, got ${a.eventTime}` });
+  else {
+    const max = maxMajorUnits[a.transactionType] * minorPerMajor(a.currency);
+    if (a.amountMinor > max) errors.push({ path: 'amountMinor', message: `must be at most ${max} (${maxMajorUnits[a.transactionType]} ${a.currency}) for a ${a.transactionType}, got ${a.amountMinor}` });
+  }
+  if (a.atc !== null && !(Number.isInteger(a.atc) && a.atc >= 0 && a.atc <= maxAtc)) errors.push({ path: 'atc', message: `must be a two-byte counter (0..${maxAtc}), got ${a.atc}` });
+  if (a.eventTime <= 0 || a.eventTime >= latestTime) errors.push({ path: 'eventTime', message: `must be after 1970-01-01 and before 2100-01-01, got ${a.eventTime}` });
   else if (context.now !== undefined && a.eventTime > context.now + (context.maxAheadMs ?? 0)) {
     errors.push({ path: 'eventTime', message: `is ${Math.round((a.eventTime - context.now) / 60_000)} minutes in the future; at most ${Math.round((context.maxAheadMs ?? 0) / 60_000)} are allowed` });
   }
@@ -70,7 +101,15 @@ function place(errors: FieldError[], latitude: number | null, longitude: number 
 }
 
 function after1970(errors: FieldError[], path: string, time: number): void {
-  if (time <= 0) errors.push({ path, message: `must be after 1970-01-01, got ${time}` });
+  if (time <= 0 || time >= latestTime) errors.push({ path, message: `must be after 1970-01-01 and before 2100-01-01, got ${time}` });
+}
+
+/** A profile's version time: live, no later than the clock allows (a version from the future would outrank every real update). */
+function versionTime(errors: FieldError[], path: string, time: number, context: SemanticContext): void {
+  after1970(errors, path, time);
+  if (time > 0 && context.now !== undefined && time > context.now + (context.maxAheadMs ?? 0)) {
+    errors.push({ path, message: `is ${Math.round((time - context.now) / 60_000)} minutes in the future; at most ${Math.round((context.maxAheadMs ?? 0) / 60_000)} are allowed` });
+  }
 }
 
 /** The semantic problems of a card outcome (a report of fraud, a chargeback, a lost card …). */
@@ -85,7 +124,7 @@ function outcomeErrors(o: CardOutcome): FieldError[] {
 }
 
 /** The semantic problems of a merchant profile. */
-function merchantErrors(m: MerchantProfile): FieldError[] {
+function merchantErrors(m: MerchantProfile, context: SemanticContext): FieldError[] {
   const errors: FieldError[] = [];
   identifier(errors, 'merchantId', m.merchantId);
   identifier(errors, 'acquirerId', m.acquirerId);
@@ -101,12 +140,13 @@ function merchantErrors(m: MerchantProfile): FieldError[] {
       if (minute < 0 || minute > 1439) errors.push({ path: `openingHours.${field}`, message: `must be a minute of the day (0..1439), got ${minute}` });
     }
   }
-  after1970(errors, 'updatedAt', m.updatedAt);
+  after1970(errors, 'onboardedAt', m.onboardedAt);
+  versionTime(errors, 'updatedAt', m.updatedAt, context);
   return errors;
 }
 
 /** The semantic problems of a terminal profile. */
-function terminalErrors(t: TerminalProfile): FieldError[] {
+function terminalErrors(t: TerminalProfile, context: SemanticContext): FieldError[] {
   const errors: FieldError[] = [];
   identifier(errors, 'terminalId', t.terminalId);
   identifier(errors, 'merchantId', t.merchantId);
@@ -114,16 +154,17 @@ function terminalErrors(t: TerminalProfile): FieldError[] {
   label(errors, 'firmwareVersion', t.firmwareVersion, maxCodeLength);
   label(errors, 'firmwareHash', t.firmwareHash, maxCodeLength);
   place(errors, t.latitude, t.longitude);
-  after1970(errors, 'updatedAt', t.updatedAt);
+  after1970(errors, 'registeredAt', t.registeredAt);
+  versionTime(errors, 'updatedAt', t.updatedAt, context);
   return errors;
 }
 
-/** The semantic problems of a record of any kind (`context` applies to authorisations: see SemanticContext). */
+/** The semantic problems of a record of any kind (`context` applies to authorisations' and profiles' times: see SemanticContext). */
 export function recordErrors(kind: RecordKind, record: unknown, context: SemanticContext = {}): FieldError[] {
   switch (kind) {
     case 'authorisation': return authorisationErrors(record as AuthorisationEvent, context);
     case 'outcome': return outcomeErrors(record as CardOutcome);
-    case 'merchant': return merchantErrors(record as MerchantProfile);
-    case 'terminal': return terminalErrors(record as TerminalProfile);
+    case 'merchant': return merchantErrors(record as MerchantProfile, context);
+    case 'terminal': return terminalErrors(record as TerminalProfile, context);
   }
 }

@@ -46,6 +46,27 @@ describe('semantic validation of an authorisation', () => {
     expect(recordErrors('terminal', { ...terminal, firmwareHash: 'h'.repeat(129) }).map((e) => e.path)).toEqual(['firmwareHash']);
   });
 
+  it('bounds amounts by currency and type, the transaction counter by its two bytes, and times before 2100', () => {
+    expect(paths({ amountMinor: 1e15 })).toEqual(['amountMinor']);
+    expect(paths({ amountMinor: 1_000_000_000, currency: 'EUR' })).toEqual([]);
+    expect(paths({ amountMinor: 1_000_000_001, currency: 'EUR' })).toEqual(['amountMinor']);
+    expect(paths({ amountMinor: 20_000_000, currency: 'JPY' })).toEqual(['amountMinor']);
+    expect(paths({ amountMinor: 10_000_001, transactionType: 'CASH_ADVANCE', currency: 'EUR' })).toEqual(['amountMinor']);
+    expect(paths({ amountMinor: 5, transactionType: 'BALANCE_INQUIRY' })).toEqual(['amountMinor']);
+    for (const atc of [-1, 65_536, 1.5]) expect(paths({ atc }), String(atc)).toEqual(['atc']);
+    expect(paths({ atc: 65_535 })).toEqual([]);
+    expect(paths({ eventTime: 8.64e15 })).toEqual(['eventTime']);
+    const merchant = registry().find((r) => r.kind === 'merchant')!.record as MerchantProfile;
+    expect(recordErrors('merchant', { ...merchant, updatedAt: 8.64e15 }).map((e) => e.path)).toEqual(['updatedAt']);
+    const now = Date.UTC(2026, 11, 7);
+    expect(recordErrors('merchant', { ...merchant, updatedAt: now + 3_600_000 }, { now, maxAheadMs: 300_000 }).map((e) => e.path)).toEqual(['updatedAt']);
+  });
+
+  it('refuses ids that look like another: zero-width and bidi characters, and lone surrogates a store would replace', () => {
+    for (const eventId of ['e-1\u200b', '\u202ee-1', 'e-\ud800', 'e-\udc00x']) expect(paths({ eventId }), JSON.stringify(eventId)).toEqual(['eventId']);
+    expect(paths({ eventId: 'e-\ud83d\ude00' })).toEqual([]);
+  });
+
   it('refuses impossible times and places', () => {
     expect(paths({ eventTime: 0 })).toEqual(['eventTime']);
     expect(paths({ eventTime: -5 })).toEqual(['eventTime']);
