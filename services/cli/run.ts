@@ -16,6 +16,9 @@ import { thresholdsFromEnv } from '../detectors/thresholds.ts';
 import { runEnricher } from '../enricher/service.ts';
 import { ProfileFeed } from '../core/service/profile-feed.ts';
 import { buildIngestApp } from '../ingest/app.ts';
+import { LateIngestConnection } from '../ingest/late-connection.ts';
+import { BrokerProbe } from '../core/service/broker-probe.ts';
+import { topics } from '../core/codec/topics.ts';
 import { upstreamCaughtUp } from '../pipeline/drain.ts';
 import { snapshotIntervalOf } from '../pipeline/pipeline.ts';
 import { connectPlatform } from '../pipeline/platform.ts';
@@ -102,13 +105,21 @@ export const runCommand: Command = {
     // The port answers from the first moment: /readyz says why the service is not ready yet.
     const status: { reason: string | undefined } = { reason: 'connecting to Kafka and the schema registry' };
     let stages: Pick<RunningStage, 'ready' | 'stop'>[] = [];
-    let app: ServiceApp = buildServiceApp({
-      service: name, logger, metrics,
-      readiness: [
-        { name: 'started', check: async () => status.reason },
-        { name: 'consuming', check: async () => (stages.every((s) => s.ready()) ? undefined : 'not consuming (joining its group, rebuilding state, or ClickHouse refusing the sink\'s inserts)') },
-      ],
-    });
+    // Ingest only produces: no consumer would notice the broker going away, so a probe asks it.
+    let probe: BrokerProbe | undefined;
+    const readiness = [
+      { name: 'started', check: async () => status.reason },
+      { name: 'consuming', check: async () => (stages.every((s) => s.ready()) ? undefined : 'not consuming (joining its group, rebuilding state, or ClickHouse refusing the sink\'s inserts)') },
+      { name: 'broker', check: async () => probe?.unavailable() },
+    ];
+    // Ingest serves its routes from the first moment, answering 503 with the reason until it is connected.
+    const ingest = service === 'ingest' ? new LateIngestConnection(() => status.reason ?? probe?.unavailable()) : undefined;
+    const app: ServiceApp = ingest === undefined ? buildServiceApp({ service: name, logger, metrics, readiness })
+      : buildIngestApp({
+        // Read by the routes per request, once unavailable() says the connection is there.
+        get producer() { return ingest.producer; }, get serdes() { return ingest.serdes; }, get profileOwners() { return ingest.profileOwners; },
+        unavailable: () => ingest.unavailable(), readiness,
+        catalog: loadSchemaCatalog(), apiKeys: config.apiKeys, logger, metrics, eventTimeMaxAheadMs: config.eventTimeMaxAheadMs, ratePerAcquirer: config.ingestRatePerAcquirer });
     const sqlPort = clickhouse?.embedded === true ? await serveReadOnlySql(app, config) : undefined;
     if (sqlPort !== undefined) cleanups.push(sqlPort.close);
     const listen = async (): Promise<string> => {
@@ -117,7 +128,7 @@ export const runCommand: Command = {
       const host = address === '0.0.0.0' || address === '::' ? '127.0.0.1' : address.includes(':') ? `[${address}]` : address;
       return `${host}:${port}`;
     };
-    let address = await listen();
+    const address = await listen();
     logger.info({ address }, `${name} starting`);
     // This process holds the engine's directory: analysts reach the data through it.
     if (sqlPort !== undefined) cleanups.push(announceEngineOwner(config.dataDir, `http://${address}/v1/sql`, sqlPort.localKey));
@@ -144,10 +155,10 @@ export const runCommand: Command = {
         // Topics created a moment ago by a service started beside this one may have no leader yet.
         await whenUp('the profile topics', async () => { await profiles.catchUp(); return true; }, logger, stop, status)
           ?? await stoppedBefore('the profile topics');
-        await app.close();
-        app = buildIngestApp({ producer, serdes: platform.serdes, catalog: loadSchemaCatalog(), apiKeys: config.apiKeys, logger, metrics, eventTimeMaxAheadMs: config.eventTimeMaxAheadMs,
-          ratePerAcquirer: config.ingestRatePerAcquirer, profileOwners: profiles.owners });
-        address = await listen();
+        ingest!.connect({ producer, serdes: platform.serdes, profileOwners: profiles.owners });
+        probe = new BrokerProbe(platform.transport.admin, topics.authorisations);
+        probe.start();
+        cleanups.push(() => probe?.stop());
       } else if (service === 'enricher') {
         stages = [await runEnricher({ ...common, eventTimeMaxAheadMs: config.eventTimeMaxAheadMs })];
       } else if (service === 'detectors') {

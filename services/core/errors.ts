@@ -36,6 +36,7 @@ export const errorCatalog = {
   POSGUARD_ERR_INGEST_CLEAR_PAN: { status: 400, retriable: false, title: 'a clear card number was sent where a token belongs' },
   POSGUARD_ERR_INGEST_BATCH_TOO_LARGE: { status: 413, retriable: false, title: 'a request holds more records than the acquirer may send in a second' },
   POSGUARD_ERR_INGEST_RATE_LIMITED: { status: 429, retriable: true, title: 'the acquirer sent more requests than its rate allows' },
+  POSGUARD_ERR_INGEST_UNAVAILABLE: { status: 503, retriable: true, title: 'ingest is starting, or the broker or registry does not answer; the answer says which' },
   POSGUARD_ERR_INGEST_OVERLOADED: { status: 503, retriable: true, title: 'too many records in flight to the log; retry later' },
 } as const satisfies Record<string, { status: number; retriable: boolean; title: string }>;
 

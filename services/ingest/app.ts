@@ -54,6 +54,8 @@ export interface IngestDeps {
   readonly maxInFlight?: number;
   /** Who registered each merchant and terminal (kept current by a ProfileFeed in a running service). */
   readonly profileOwners: ProfileOwners;
+  /** Why requests cannot be taken now (not connected yet, the broker not answering): 503 at once, with it. */
+  readonly unavailable?: () => string | undefined;
 }
 
 interface Route {
@@ -138,6 +140,11 @@ export function buildIngestApp(deps: IngestDeps) {
       }
       if (caller.kind === 'unknown') return problem(reply, 'POSGUARD_ERR_INGEST_UNAUTHORISED', 'send a valid acquirer API key in the x-api-key header');
       const acquirerId = caller.holder;
+      const unavailable = deps.unavailable?.();
+      if (unavailable !== undefined) {
+        reply.header('retry-after', '5');
+        return problem(reply, 'POSGUARD_ERR_INGEST_UNAVAILABLE', `ingest cannot take records now: ${unavailable}; retry`);
+      }
       const body = request.body;
       let items: unknown[] = Array.isArray(body) ? body : [body];
       if (items.length === 0 || body === undefined || body === null) return problem(reply, 'POSGUARD_ERR_INGEST_INVALID', 'the body must be one record or a non-empty array of records');

@@ -3,6 +3,7 @@
  * ClickHouse server): it serves /readyz at once, says why it is not ready, retries without
  * exiting, and still stops at once on SIGTERM.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { freePort, startService, stopService, type ServiceProcess } from '../support/service-process.ts';
 import { waitFor } from '../support/wait.ts';
@@ -37,6 +38,28 @@ describe('a service started before the schema registry', () => {
       return /attempt ([2-9]|\d\d)/.test(body.checks[0]?.reason ?? '');
     }, 60_000);
     expect(service.child.exitCode).toBeNull();
+    expect(await stopService(service, 'SIGTERM')).toBe(0);
+  }, 150_000);
+});
+
+describe('an ingest started before the schema registry', () => {
+  it('answers a POST on its one listener with 503 and the reason, never 404 or a refused connection', async () => {
+    const registry = `http://127.0.0.1:${await freePort()}`;
+    const key = 'waits-for-registry-key';
+    service = await startService(['ingest'], { KAFKA_BROKERS: kafkaBrokers, SCHEMA_REGISTRY_URL: registry, POSGUARD_API_KEYS: `acq-eu-01:${key}` }, { waitReady: false });
+    const example = readFileSync('schemas/examples/AuthorisationEvent.json', 'utf8');
+    const post = () => fetch(`http://127.0.0.1:${service!.port}/v1/authorisations`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: example });
+    await waitFor('the port to answer', async () => { try { return (await post()).status > 0; } catch { return undefined; } }, 60_000);
+    // From then on, every attempt is answered: the listener is never swapped for another.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const response = await post();
+      expect(response.status).toBe(503);
+      const body = (await response.json()) as { error: string; message: string };
+      expect(body.error).toBe('POSGUARD_ERR_INGEST_UNAVAILABLE');
+      expect(body.message).toMatch(/waiting for Kafka and the schema registry|connecting to Kafka/);
+      expect(response.headers.get('retry-after')).toBe('5');
+      await new Promise((r) => setTimeout(r, 100));
+    }
     expect(await stopService(service, 'SIGTERM')).toBe(0);
   }, 150_000);
 });

@@ -1,7 +1,10 @@
 /**
- * The broker stopped for 20 seconds mid-stream and started again, under the running services: once
- * with SIGTERM (an operator's restart), once with SIGKILL (a crash: no controlled shutdown, the log
- * recovered from disk). The test runs a Kafka broker of its own (same code as the native stack, on
+ * The broker stopped mid-stream and started again, under the running services: once with SIGTERM
+ * for 20 seconds (an operator's restart), once with SIGKILL for 40 seconds, longer than a consumer
+ * group's session timeout (30 s), while the services are busy with a backlog (a crash under load:
+ * no controlled shutdown, the log recovered from disk, every member expired from its group). Ingest
+ * runs beside them: while the broker is away it says so on /readyz and answers a request with 503 at
+ * once. The test runs a Kafka broker of its own (same code as the native stack, on
  * free loopback ports, in a directory of its own), so stopping it disturbs no other test file. The
  * enricher and the detectors run as processes against it and must come through without a restart:
  * alerts equal the embedded run's, every group drains, no input arrived late, each service is ready
@@ -34,7 +37,8 @@ const logger = createLogger({ level: 'error', name: 'broker-restart' });
 const stateDir = mkdtempSync(join(tmpdir(), 'posguard-own-broker-'));
 const logDir = join(tmpdir(), 'posguard-broker-restart-logs');
 const partitionIdleMs = 1000;
-const outageMs = 20_000;
+const outageMs = { stopped: 20_000, killed: 40_000 };
+const ingestKey = 'acq-broker-restart-0123456789';
 const stream = generateStream({ ...defaultGeneratorOptions, seed: 8080, cards: 2000, merchants: 150, days: 20 });
 const groups = [ENRICHER_GROUP, ...detectorStages.map(detectorGroupId)];
 let layout: StackLayout;
@@ -67,23 +71,38 @@ describe('broker outages under the running services', () => {
 
   it('are ridden out: the services consume again once the broker is back, without being restarted', async () => {
     const env = { KAFKA_BROKERS: brokers, SCHEMA_REGISTRY_URL: schemaRegistryUrl, POSGUARD_PARTITION_IDLE_MS: String(partitionIdleMs), LOG_LEVEL: 'info' };
-    const started = await Promise.all([startService(['enricher'], env), startService(['detectors'], env)]);
-    const detectors = started[1];
+    const started = await Promise.all([startService(['enricher'], env), startService(['detectors'], env), startService(['ingest'], { ...env, POSGUARD_API_KEYS: `acq-eu-01:${ingestKey}` })]);
+    const [, detectors, ingest] = started;
     services.push(...started);
     let producer = await kafka.producer();
     const [third, twoThirds] = [Math.floor(stream.records.length / 3), Math.floor((2 * stream.records.length) / 3)];
     await produceStream(stream.records, producer, serdes, { filter: (_r, i) => i < third });
     await waitFor('the detectors to be consuming', async () => (await totalLag(kafka, [detectorGroupId('card')])) < 5_000, 120_000);
 
-    // The broker goes away mid-stream, and comes back 20 s later: first stopped, then killed.
+    // The broker goes away mid-stream: first stopped while the services are idle, then killed under
+    // a backlog they are still working through.
     for (const kill of [false, true]) {
+      if (kill) await produceStream(stream.records, producer, serdes, { filter: (_r, i) => i >= twoThirds });
       await producer.disconnect();
       await stackDown(layout, ['kafka'], { kill });
-      await new Promise((resolve) => setTimeout(resolve, outageMs));
+      const readiness = await waitFor('ingest to say the broker is away', async () => {
+        const response = await fetch(`http://127.0.0.1:${ingest!.port}/readyz`);
+        const body = (await response.json()) as { checks: { name: string; reason?: string }[] };
+        return response.status === 503 ? body.checks.find((c) => c.name === 'broker')?.reason : undefined;
+      }, 30_000);
+      expect(readiness).toMatch(/^Kafka does not answer/);
+      const refused = await fetch(`http://127.0.0.1:${ingest!.port}/v1/authorisations`, {
+        method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': ingestKey }, body: JSON.stringify(stream.records.find((r) => r.type === 'authorisation')!.record),
+      });
+      expect(refused.status).toBe(503);
+      expect(((await refused.json()) as { error: string }).error).toBe('POSGUARD_ERR_INGEST_UNAVAILABLE');
+      await new Promise((resolve) => setTimeout(resolve, kill ? outageMs.killed : outageMs.stopped));
       await stackUp(layout, ['kafka']);
       producer = await kafka.producer();
-      await produceStream(stream.records, producer, serdes, { filter: kill ? (_r, i) => i >= twoThirds : (_r, i) => i >= third && i < twoThirds });
-      if (!kill) await waitFor('the detectors to be consuming again', async () => (await totalLag(kafka, [detectorGroupId('card')])) < 5_000, 300_000);
+      if (!kill) {
+        await produceStream(stream.records, producer, serdes, { filter: (_r, i) => i >= third && i < twoThirds });
+        await waitFor('the detectors to be consuming again', async () => (await totalLag(kafka, [detectorGroupId('card')])) < 5_000, 300_000);
+      }
     }
     await producer.disconnect();
     await waitForQuietGroups(kafka, groups, 6 * partitionIdleMs + 2000, 600_000);
@@ -91,7 +110,7 @@ describe('broker outages under the running services', () => {
     enriched = (await readTopic<EnrichedAuthorisation>(kafka, serdes, topics.enrichedAuthorisations)).map((e) => e.authorisation.eventId);
     for (const s of started) {
       expect(s.child.exitCode, `${s.name} exited`).toBeNull();
-      expect((await fetch(`http://127.0.0.1:${s.port}/readyz`)).status, `${s.name} ready`).toBe(200);
+      await waitFor(`${s.name} ready again`, async () => (await fetch(`http://127.0.0.1:${s.port}/readyz`)).status === 200, 30_000);
     }
     for (const s of started) expect(await stopService(s, 'SIGTERM')).toBe(0);
     alerts = await readTopic<FraudAlert>(kafka, serdes, topics.fraudAlerts);
