@@ -20,7 +20,7 @@ import type { SchemaCatalog } from '../core/codec/schema-catalog.ts';
 import { KeyChecker, type FailureBrake, type KeyDigest } from '../core/http/api-keys.ts';
 import type { Serdes } from '../core/codec/serde.ts';
 import { topics } from '../core/codec/topics.ts';
-import { errorCatalog, type ErrorCode } from '../core/errors.ts';
+import { errorCatalog, isPosguardError, type ErrorCode } from '../core/errors.ts';
 import { buildServiceApp, type ReadinessCheck } from '../core/http/service-app.ts';
 import type { Logger } from '../core/observability/logging.ts';
 import type { Metrics } from '../core/observability/metrics.ts';
@@ -256,6 +256,9 @@ export function buildIngestApp(deps: IngestDeps) {
         // Nothing was acknowledged: let the acquirer retry these ids.
         for (const r of results) if (r.status === 'accepted' && r.id !== null) recent.delete(`${route.topic}:${acquirerId}:${r.id}`);
         deps.logger.error({ error: (error as Error).message, route: route.path }, 'producing to the log failed');
+        if (isPosguardError(error, 'POSGUARD_ERR_TRANSPORT_RECORD_TOO_LARGE')) {
+          return problem(reply, 'POSGUARD_ERR_INGEST_RECORD_TOO_LARGE', 'the log refused a record of this request as larger than its topic accepts; send smaller records');
+        }
         reply.header('retry-after', '1');
         return problem(reply, 'POSGUARD_ERR_INGEST_OVERLOADED', 'the log did not acknowledge the records; retry');
       } finally {

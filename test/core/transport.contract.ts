@@ -56,6 +56,18 @@ export function describeTransportContract(adapter: string, makeTransport: () => 
       expect((await transport.admin.endOffsets(topic)).map((p) => p.offset)).toEqual([0, 0, 0]);
     });
 
+    it('refuses a record larger than its topic accepts, for good, and appends nothing of the request', async () => {
+      const topic = `contract-${randomUUID()}`;
+      await transport.admin.createTopics([{ topic, partitions: 1, config: { 'max.message.bytes': '4096' } }]);
+      created.push(topic);
+      const producer = await transport.producer();
+      await producer.send([{ topic, records: [record('small', 'x'.repeat(1000))] }]);
+      const refusal = await producer.send([{ topic, records: [record('large', 'x'.repeat(20_000))] }]).then(() => undefined, (error: unknown) => error);
+      expect(refusal).toMatchObject({ code: 'POSGUARD_ERR_TRANSPORT_RECORD_TOO_LARGE', retriable: false });
+      expect((await transport.admin.endOffsets(topic)).map((p) => p.offset)).toEqual([1]);
+      await producer.disconnect();
+    });
+
     it('keeps the order of records per key and routes a key to one partition', async () => {
       const topic = await freshTopic(3);
       const producer = await transport.producer();

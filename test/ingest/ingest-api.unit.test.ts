@@ -78,6 +78,28 @@ describe('HTTP ingest', () => {
     await other.close();
   });
 
+  it('answers 413, not a retry, when the log refuses a record as larger than its topic accepts, and does not count the refused id as sent', async () => {
+    const small = createInProcessTransport();
+    await small.admin.createTopics([{ topic: topics.authorisations, partitions: 3, config: { 'max.message.bytes': '64' } }]);
+    await ensureTopics(small.admin, 3, 604_800_000);
+    const strict = buildIngestApp({ profileOwners: new ProfileOwners(),
+      producer: await small.producer(), serdes, catalog: loadSchemaCatalog(), apiKeys: loadConfig({ POSGUARD_API_KEYS: `acq-eu-01:${key}` }).apiKeys,
+      logger: createLogger({ level: 'silent' }), metrics: createMetrics({ defaultMetrics: false }), ratePerAcquirer: 50,
+    });
+    const send = (record: unknown) => strict.inject({ method: 'POST', url: '/v1/authorisations', headers: { 'content-type': 'application/json', 'x-api-key': key }, payload: JSON.stringify(record) });
+    const large = { ...example, eventId: 'too-large-1' };
+    // Twice: the refused id is not remembered, so the second answer is 413 again rather than "duplicate".
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const response = await send(large);
+      expect(response.statusCode).toBe(413);
+      expect(response.json()).toMatchObject({ error: 'POSGUARD_ERR_INGEST_RECORD_TOO_LARGE' });
+      expect(response.headers['retry-after']).toBeUndefined();
+    }
+    expect(small.log.topic(topics.authorisations).partitions.flat()).toHaveLength(0);
+    await strict.close();
+    await small.close();
+  });
+
   it('keeps every record of a large rejected batch as one bounded dead letter, and details only the first rejections in the answer', async () => {
     const large = buildIngestApp({ profileOwners: new ProfileOwners(),
       producer: await transport.producer(), serdes, catalog: loadSchemaCatalog(), apiKeys: loadConfig({ POSGUARD_API_KEYS: `acq-eu-01:${key}` }).apiKeys,

@@ -18,6 +18,7 @@ import type {
   Consumer,
   ConsumerOptions,
   PartitionAssignment,
+  OutgoingRecord,
   PartitionOffsets,
   Producer,
   TopicAdmin,
@@ -42,7 +43,12 @@ interface TopicLog {
   readonly partitionMetadata: PartitionMetadata[];
   /** Partition by key: keys (cards, terminals, merchants) repeat, murmur2 on Longs is costly. */
   readonly partitionOfKey: Map<string, number>;
+  /** Kafka's `max.message.bytes`: a larger record is refused, as the broker refuses it. */
+  readonly maxRecordBytes: number;
 }
+
+/** Kafka's default `message.max.bytes`. */
+const defaultMaxRecordBytes = 1_048_588;
 
 interface Member {
   readonly id: string;
@@ -59,6 +65,13 @@ interface Group {
 }
 
 const partitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+function refuseOversized(topic: TopicLog, record: OutgoingRecord): void {
+  const bytes = (record.key?.length ?? 0) + (record.value?.length ?? 0);
+  if (bytes > topic.maxRecordBytes) {
+    throw new PosguardError('POSGUARD_ERR_TRANSPORT_RECORD_TOO_LARGE', `a ${bytes}-byte record is larger than topic ${topic.name} accepts (${topic.maxRecordBytes} bytes)`, { topic: topic.name, bytes });
+  }
+}
 
 /** The shared state of one embedded deployment; every in-process transport over it sees the same log. */
 export class InProcessLog {
@@ -82,6 +95,7 @@ export class InProcessLog {
         partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0],
       })),
       partitionOfKey: new Map(),
+      maxRecordBytes: Number(spec.config?.['max.message.bytes'] ?? defaultMaxRecordBytes),
     });
   }
 
@@ -109,6 +123,7 @@ export class InProcessLog {
     const now = Date.now();
     // Resolve every topic first: a batch naming an unknown topic appends nothing at all.
     const resolved = batches.map((batch) => ({ topic: this.topic(batch.topic), records: batch.records }));
+    for (const { topic, records } of resolved) for (const record of records) refuseOversized(topic, record);
     for (const { topic, records } of resolved) {
       for (const record of records) {
         const partition = this.partitionOf(topic, record);

@@ -7,6 +7,7 @@
 import {
   Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type Consumer as KafkaConsumer, type ConsumerRunConfig, type LogEntry, type Message,
 } from 'kafkajs';
+import { PosguardError } from '../../errors.ts';
 import type { Logger } from '../../observability/logging.ts';
 import { coPartitionedAssigner } from './co-partitioned-assigner.ts';
 import type {
@@ -43,6 +44,15 @@ const kafkaLevelToPino: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [KafkaLogLevel.INFO]: 'info',
   [KafkaLogLevel.DEBUG]: 'debug',
 };
+
+const oversizedRecordErrors = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
+
+/** The broker refuses a record over its topic's `max.message.bytes` for good: say so in the port's words. */
+function asPortError(error: unknown): unknown {
+  const type = (e: unknown) => String((e as { type?: unknown } | undefined)?.type);
+  if (!oversizedRecordErrors.has(type(error)) && !oversizedRecordErrors.has(type((error as { cause?: unknown }).cause))) return error;
+  return new PosguardError('POSGUARD_ERR_TRANSPORT_RECORD_TOO_LARGE', `the broker refused a record as larger than its topic accepts: ${(error as Error).message}`, {}, { cause: error });
+}
 
 function toMessage(record: OutgoingRecord): Message {
   return {
@@ -190,7 +200,11 @@ export function createKafkaTransport(options: KafkaTransportOptions): Transport 
       await producer.connect();
       return {
         async send(batches) {
-          for (const topicMessages of toRequests(batches)) await producer.sendBatch({ topicMessages, acks: -1 });
+          try {
+            for (const topicMessages of toRequests(batches)) await producer.sendBatch({ topicMessages, acks: -1 });
+          } catch (error) {
+            throw asPortError(error);
+          }
         },
         async disconnect() {
           connected.delete(producer);
