@@ -47,6 +47,13 @@ export class ProfileOwners {
         `${kind} ${id} was registered by acquirer ${owner}; this profile names ${named === null ? 'no acquirer' : `acquirer ${named}`}`,
         { kind, id, owner, named });
     }
+    // A terminal stands in its merchant's shop: only the merchant's acquirer may place one there.
+    const merchantOwner = kind === 'terminal' ? this.ownerOf('merchant', profile.merchantId) : undefined;
+    if (named !== null && merchantOwner !== undefined && merchantOwner !== named) {
+      throw new PosguardError('POSGUARD_ERR_PROFILE_OF_ANOTHER_ACQUIRER',
+        `terminal ${id} names merchant ${profile.merchantId}, which acquirer ${merchantOwner} registered; this profile names acquirer ${named}`,
+        { kind, id, owner: merchantOwner, named });
+    }
     if (named !== null) this.remember(kind, id, named);
   }
 }

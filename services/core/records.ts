@@ -89,6 +89,8 @@ export interface CardOutcome {
   reportedAt: number;
   disputedEventIds: string[];
   note: string | null;
+  /** Who reported it; null: every acquirer that saw the card (network-wide, or from before outcomes were owned). */
+  acquirerId: string | null;
 }
 
 export interface MerchantContext {
@@ -150,6 +152,8 @@ export interface FraudAlert {
   measurements: Record<string, number>;
   detectedAt: number;
   emittedAt: number;
+  /** The acquirer whose authorisations it is about (card alerts); null for terminal and merchant alerts. */
+  acquirerId: string | null;
 }
 
 export interface FieldError {

@@ -4,7 +4,11 @@
  * stages: a card that became compromised (its genuine visits before the first fraud), and each
  * authorisation an outcome disputes.
  *
- * State per card: a bounded history of recent authorisations (up to `historyLimit`, each ~100 B)
+ * A card is kept per acquirer that saw it: one acquirer's authorisations and outcomes never
+ * change what another's view of the card says (an outcome naming no acquirer, a network-wide
+ * report, reaches every acquirer's view of the card).
+ *
+ * State per card and acquirer: a bounded history of recent authorisations (up to `historyLimit`, each ~100 B)
  * plus the detectors' own state; evicted `compromiseLookbackDays` + 30 days after the card's last
  * activity.
  */
@@ -37,6 +41,15 @@ interface CardState {
   lastSeen: number;
 }
 
+/** One card: each acquirer's view of it, and the network-wide outcomes every view, even a later one, takes. */
+interface CardViews {
+  readonly byAcquirer: Map<string, CardState>;
+  readonly networkOutcomes: CardOutcome[];
+}
+
+/** Network-wide reports kept per card for views that start later: a handful in a card's life. */
+const networkOutcomeLimit = 20;
+
 export interface CardStageOutput {
   readonly verdicts: Verdict[];
   readonly compromises: CompromiseNotice[];
@@ -44,7 +57,7 @@ export interface CardStageOutput {
 }
 
 export class CardStage {
-  private readonly cards = new Map<string, CardState>();
+  private readonly cards = new Map<string, CardViews>();
   private readonly population = new PopulationProfile();
   private sinceEviction = 0;
 
@@ -52,16 +65,39 @@ export class CardStage {
   constructor(private readonly thresholds: Thresholds, private readonly shardOf: (cardToken: string) => number) {}
 
   get size(): number {
-    return this.cards.size;
+    let size = 0;
+    for (const views of this.cards.values()) size += views.byAcquirer.size;
+    return size;
   }
 
-  private card(token: string): CardState {
-    let state = this.cards.get(token);
+  private views(token: string): CardViews {
+    let views = this.cards.get(token);
+    if (views === undefined) {
+      views = { byAcquirer: new Map(), networkOutcomes: [] };
+      this.cards.set(token, views);
+    }
+    return views;
+  }
+
+  private card(token: string, acquirerId: string): CardState {
+    const views = this.views(token);
+    let state = views.byAcquirer.get(acquirerId);
     if (state === undefined) {
       state = { history: [], cloned: initialClonedCardState(), profile: initialCardProfile(), compromisedAt: null, lastSeen: 0 };
-      this.cards.set(token, state);
+      views.byAcquirer.set(acquirerId, state);
+      // What the network said about the card before this acquirer saw it holds for this view too.
+      for (const o of views.networkOutcomes) this.outcomeOn(state, o, { verdicts: [], compromises: [], disputes: [] });
     }
     return state;
+  }
+
+  /** The views an outcome concerns: its acquirer's, or, when it names none, every acquirer's now and later. */
+  private viewsOf(o: CardOutcome): CardState[] {
+    if (o.acquirerId !== null) return [this.card(o.cardToken, o.acquirerId)];
+    const views = this.views(o.cardToken);
+    views.networkOutcomes.push(o);
+    if (views.networkOutcomes.length > networkOutcomeLimit) views.networkOutcomes.shift();
+    return [...views.byAcquirer.values()];
   }
 
   /**
@@ -71,7 +107,7 @@ export class CardStage {
    */
   authorisation(e: EnrichedAuthorisation, out: CardStageOutput): boolean {
     const a = e.authorisation;
-    const state = this.card(a.cardToken);
+    const state = this.card(a.cardToken, a.acquirerId);
     // The history is in event-time order: only entries at this authorisation's time can be it.
     for (let i = state.history.length - 1; i >= 0 && state.history[i]!.time >= a.eventTime; i--) {
       if (state.history[i]!.eventId === a.eventId && state.history[i]!.time === a.eventTime) return false;
@@ -85,17 +121,20 @@ export class CardStage {
     });
     if (state.history.length > historyLimit) state.history.splice(0, state.history.length - historyLimit);
     if (cloned !== undefined) {
-      out.verdicts.push(cloned);
+      out.verdicts.push({ ...cloned, acquirerId: a.acquirerId });
       // A clone found in use compromises the card now, weeks before any outcome would.
       this.compromise(a.cardToken, state, cloned.windowStart, new Set(cloned.evidenceEventIds), cloned.detectedAt, 'cloned-card alert', out);
     }
-    if (unusual !== undefined) out.verdicts.push(unusual);
+    if (unusual !== undefined) out.verdicts.push({ ...unusual, acquirerId: a.acquirerId });
     this.maybeEvict(a.eventTime);
     return true;
   }
 
   outcome(o: CardOutcome, out: CardStageOutput): void {
-    const state = this.card(o.cardToken);
+    for (const state of this.viewsOf(o)) this.outcomeOn(state, o, out);
+  }
+
+  private outcomeOn(state: CardState, o: CardOutcome, out: CardStageOutput): void {
     state.lastSeen = Math.max(state.lastSeen, o.reportedAt);
     if (o.kind === 'LOST_STOLEN') lostOrStolen(state.cloned, o.reportedAt);
     if (!o.fraudRelated && o.kind !== 'CONFIRMED_FRAUD' && o.kind !== 'LOST_STOLEN') return;
@@ -146,6 +185,9 @@ export class CardStage {
     if (++this.sinceEviction < 50_000) return;
     this.sinceEviction = 0;
     const horizon = now - (this.thresholds.compromiseLookbackDays + 30) * DAY_MS;
-    for (const [token, state] of this.cards) if (state.lastSeen < horizon) this.cards.delete(token);
+    for (const [token, views] of this.cards) {
+      for (const [acquirerId, state] of views.byAcquirer) if (state.lastSeen < horizon) views.byAcquirer.delete(acquirerId);
+      if (views.byAcquirer.size === 0 && views.networkOutcomes.every((o) => o.reportedAt < horizon)) this.cards.delete(token);
+    }
   }
 }

@@ -33,7 +33,7 @@ import { RecentIds } from './recent-ids.ts';
 import { findClearPan, maskClearPans, maskPansInText } from '../core/pan.ts';
 import { deadLetterKey, keptLetter } from '../core/service/dead-letter.ts';
 import { cutText, cutTexts, oversizedText } from '../core/text-bounds.ts';
-import { profileKindOf, type ProfileOwners } from '../core/profile-ownership.ts';
+import { profileKindOf, type ProfileKind, type ProfileOwners } from '../core/profile-ownership.ts';
 
 export interface IngestDeps {
   readonly producer: Producer;
@@ -94,6 +94,23 @@ function deeperThan(value: unknown, limit: number): boolean {
     for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
   }
   return false;
+}
+
+/**
+ * Why a record reaches into a merchant or terminal another acquirer registered, if it does: it
+ * changes one, registers a terminal under another's merchant, or is an authorisation at another's
+ * terminal or merchant (which would feed that acquirer's detectors and borrow its context).
+ */
+function othersReference(owners: ProfileOwners, kind: RecordKind, item: Record<string, unknown>, acquirerId: string): string | undefined {
+  const foreign = (of: ProfileKind, id: unknown) => {
+    const owner = typeof id === 'string' ? owners.ownerOf(of, id) : undefined;
+    return owner !== undefined && owner !== acquirerId;
+  };
+  if (kind === 'merchant' && foreign('merchant', item.merchantId)) return 'change a merchant that another acquirer registered';
+  if (kind === 'terminal' && foreign('terminal', item.terminalId)) return 'change a terminal that another acquirer registered';
+  if (kind === 'terminal' && foreign('merchant', item.merchantId)) return 'register a terminal under a merchant that another acquirer registered';
+  if (kind === 'authorisation' && (foreign('terminal', item.terminalId) || foreign('merchant', item.merchantId))) return 'name a terminal or merchant that another acquirer registered';
+  return undefined;
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -159,19 +176,15 @@ export function buildIngestApp(deps: IngestDeps) {
         return problem(reply, 'POSGUARD_ERR_INGEST_WRONG_ACQUIRER',
           `this API key belongs to acquirer ${acquirerId}; records ${listed(foreign)} name another acquirer`, { indexes: foreign });
       }
-      if (profileKind !== undefined) {
-        // Terminal profiles from before they carried an acquirer: the key says whose they are.
-        if (profileKind === 'terminal') items = items.map((item) => (isObject(item) && (item.acquirerId === undefined || item.acquirerId === null) ? { ...item, acquirerId } : item));
-        // A merchant or terminal another acquirer registered is not this key's to change.
-        const owned = items.flatMap((item, index) => {
-          const id = isObject(item) ? item[route.idField] : undefined;
-          const owner = typeof id === 'string' ? deps.profileOwners.ownerOf(profileKind, id) : undefined;
-          return owner !== undefined && owner !== acquirerId ? [index] : [];
-        });
-        if (owned.length > 0) {
-          return problem(reply, 'POSGUARD_ERR_PROFILE_OF_ANOTHER_ACQUIRER',
-            `records ${listed(owned)} change a ${profileKind} that another acquirer registered; this API key belongs to acquirer ${acquirerId}`, { indexes: owned });
-        }
+      // Terminal profiles from before they carried an acquirer, and outcomes, are the key's when they name none.
+      if (route.kind === 'terminal' || route.kind === 'outcome') items = items.map((item) => (isObject(item) && (item.acquirerId === undefined || item.acquirerId === null) ? { ...item, acquirerId } : item));
+      const borrowed = items.flatMap((item, index) => {
+        const reason = isObject(item) ? othersReference(deps.profileOwners, route.kind, item, acquirerId) : undefined;
+        return reason === undefined ? [] : [{ index, reason }];
+      });
+      if (borrowed.length > 0) {
+        return problem(reply, 'POSGUARD_ERR_PROFILE_OF_ANOTHER_ACQUIRER',
+          `records ${listed(borrowed.map((b) => b.index))} ${borrowed[0]!.reason}; this API key belongs to acquirer ${acquirerId}`, { indexes: borrowed.map((b) => b.index) });
       }
       // More than a second's worth would wait for tokens forever: say so, with the limit.
       if (items.length > rate) {

@@ -49,7 +49,7 @@ describe('a detectors process stopped during a rebuild', () => {
     for (let sent = 0; sent < outcomes; sent += 10_000) {
       await producer.send([{ topic: topics.cardOutcomes, records: Array.from({ length: 10_000 }, (_, i) => {
         const n = sent + i;
-        const outcome: CardOutcome = { outcomeId: `o-${n}`, cardToken: `tok-${n % 5000}`, kind: 'CONFIRMED_FRAUD', fraudRelated: true, reportedAt: 1_790_000_000_000 + n, disputedEventIds: [], note: null };
+        const outcome: CardOutcome = { outcomeId: `o-${n}`, cardToken: `tok-${n % 5000}`, kind: 'CONFIRMED_FRAUD', fraudRelated: true, reportedAt: 1_790_000_000_000 + n, disputedEventIds: [], note: null, acquirerId: null };
         return { key: Buffer.from(outcome.cardToken), value: serde.encode(outcome), timestamp: outcome.reportedAt };
       }) }]);
     }
@@ -61,7 +61,7 @@ describe('a detectors process stopped during a rebuild', () => {
     const second = await startService(['detectors', '--stage', 'card'], { ...env, POSGUARD_INSTANCE_ID: 'second' });
     services.push(second);
     const again = await kafka.producer();
-    const outcome: CardOutcome = { outcomeId: 'o-next', cardToken: 'tok-next', kind: 'CONFIRMED_FRAUD', fraudRelated: true, reportedAt: 1_790_000_400_000, disputedEventIds: [], note: null };
+    const outcome: CardOutcome = { outcomeId: 'o-next', cardToken: 'tok-next', kind: 'CONFIRMED_FRAUD', fraudRelated: true, reportedAt: 1_790_000_400_000, disputedEventIds: [], note: null, acquirerId: null };
     await again.send([{ topic: topics.cardOutcomes, records: [{ key: Buffer.from(outcome.cardToken), value: serde.encode(outcome), timestamp: outcome.reportedAt }] }]);
     await again.disconnect();
     await waitFor('the rebuild to be under way', () => second.output.join('').includes('replaying the input since the state it starts from'), 120_000);

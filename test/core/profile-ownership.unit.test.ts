@@ -37,6 +37,14 @@ describe('profile ownership', () => {
     expect(refusalOf(() => owners.claim('terminal', unnamed))).toBe('POSGUARD_ERR_PROFILE_OF_ANOTHER_ACQUIRER');
   });
 
+  it('refuses a terminal placed under another acquirer\'s merchant, as every reader of the profile topics applies it', () => {
+    const owners = new ProfileOwners();
+    owners.claim('merchant', paris);
+    expect(refusalOf(() => owners.claim('terminal', { ...tills.paris, terminalId: 't-planted', acquirerId: 'acq-2' }))).toBe('POSGUARD_ERR_PROFILE_OF_ANOTHER_ACQUIRER');
+    expect(owners.ownerOf('terminal', 't-planted')).toBeUndefined();
+    expect(refusalOf(() => owners.claim('terminal', tills.paris))).toBeUndefined();
+  });
+
   it('keeps the first owner it is told of (the sink learns owners from its tables)', () => {
     const owners = new ProfileOwners();
     owners.remember('merchant', 'm-1', 'acq-1');

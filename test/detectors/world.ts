@@ -88,10 +88,10 @@ export function purchase(o: PurchaseOptions = {}): SpecRecord & { kind: 'authori
   return { ok: true, kind: 'authorisation', record };
 }
 
-export function outcome(o: { card: string; at: number; kind?: CardOutcome['kind']; disputed?: string[]; fraudRelated?: boolean }): SpecRecord {
+export function outcome(o: { card: string; at: number; kind?: CardOutcome['kind']; disputed?: string[]; fraudRelated?: boolean; acquirer?: string }): SpecRecord {
   return {
     ok: true, kind: 'outcome',
-    record: { outcomeId: `o-${++sequence}`, cardToken: o.card, kind: o.kind ?? 'CONFIRMED_FRAUD', fraudRelated: o.fraudRelated ?? true, reportedAt: o.at, disputedEventIds: o.disputed ?? [], note: null },
+    record: { outcomeId: `o-${++sequence}`, cardToken: o.card, kind: o.kind ?? 'CONFIRMED_FRAUD', fraudRelated: o.fraudRelated ?? true, reportedAt: o.at, disputedEventIds: o.disputed ?? [], note: null, acquirerId: o.acquirer ?? null },
   };
 }
 

@@ -68,10 +68,33 @@ describe('profiles over HTTP', () => {
     const takeover = await post('/v1/merchants', 'acq-eu-02', { ...merchant, acquirerId: 'acq-eu-02', mcc: '6011', updatedAt: (merchant.updatedAt as number) + 1 });
     expect(takeover.statusCode).toBe(403);
     expect(takeover.json()).toMatchObject({ error: 'POSGUARD_ERR_PROFILE_OF_ANOTHER_ACQUIRER', indexes: [0] });
-    const terminal = await post('/v1/terminals', 'acq-eu-02', [{ ...terminalNamingNoAcquirer, terminalId: 't-acq2-own' }, { ...terminalNamingNoAcquirer, status: 'SUSPENDED' }]);
+    const terminal = await post('/v1/terminals', 'acq-eu-02', [{ ...terminalNamingNoAcquirer, terminalId: 't-acq2-own', merchantId: 'm-acq2-own' }, { ...terminalNamingNoAcquirer, status: 'SUSPENDED' }]);
     expect(terminal.statusCode).toBe(403);
     expect(terminal.json()).toMatchObject({ error: 'POSGUARD_ERR_PROFILE_OF_ANOTHER_ACQUIRER', indexes: [1] });
     expect([written(topics.merchantProfiles).length, written(topics.terminalProfiles).length]).toEqual(before);
+  });
+
+  it('refuses with 403 a terminal registered under another acquirer\'s merchant, and an authorisation at another acquirer\'s terminal', async () => {
+    const before = [written(topics.terminalProfiles).length, written(topics.authorisations).length];
+    const planted = await post('/v1/terminals', 'acq-eu-02', { ...terminalNamingNoAcquirer, terminalId: 't-planted' });
+    expect(planted.statusCode).toBe(403);
+    expect(planted.json().message).toMatch(/register a terminal under a merchant that another acquirer registered/);
+    const authorisation = example('AuthorisationEvent');
+    const borrowed = await post('/v1/authorisations', 'acq-eu-02', { ...authorisation, acquirerId: 'acq-eu-02', eventId: 'acq2-at-acq1-till' });
+    expect(borrowed.statusCode).toBe(403);
+    expect(borrowed.json().message).toMatch(/name a terminal or merchant that another acquirer registered/);
+    expect([written(topics.terminalProfiles).length, written(topics.authorisations).length]).toEqual(before);
+    // Near miss: the owner's authorisation at its own terminal is taken.
+    expect((await post('/v1/authorisations', 'acq-eu-01', authorisation)).statusCode).toBe(202);
+  });
+
+  it('gives an outcome naming no acquirer the key\'s, and refuses one naming another', async () => {
+    const { acquirerId: _named, ...outcome } = example('CardOutcome');
+    expect((await post('/v1/outcomes', 'acq-eu-02', outcome)).statusCode).toBe(202);
+    expect(written(topics.cardOutcomes).map((o) => (o as { acquirerId: string | null }).acquirerId)).toEqual(['acq-eu-02']);
+    const forged = await post('/v1/outcomes', 'acq-eu-02', { ...outcome, outcomeId: 'forged-1', acquirerId: 'acq-eu-01' });
+    expect(forged.statusCode).toBe(403);
+    expect(forged.json()).toMatchObject({ error: 'POSGUARD_ERR_INGEST_WRONG_ACQUIRER' });
   });
 
   it('still lets the owner change its merchant (near miss: same change, the registering acquirer\'s key)', async () => {

@@ -1,5 +1,6 @@
 /**
- * Builds verdicts. The alert id is a readable function of detector, subject and window start, so
+ * Builds verdicts. The alert id is a readable function of detector, subject (with its acquirer,
+ * when the verdict is one acquirer's) and window start, so
  * the same input log gives the same ids in every run and mode. `emittedAt` is the only
  * wall-clock field: pure detectors set it to `detectedAt`, and the service shell stamps the real
  * time when it publishes (replay keeps `detectedAt`, so replay output is byte-identical).
@@ -19,6 +20,8 @@ export interface Verdict {
   readonly explanation: string;
   readonly measurements: Readonly<Record<string, number>>;
   readonly detectedAt: number;
+  /** Set when the verdict is about one acquirer's authorisations (a card as that acquirer saw it). */
+  readonly acquirerId?: string;
 }
 
 export function severityOf(score: number): Severity {
@@ -35,7 +38,8 @@ export function toAlert(v: Verdict): FraudAlert {
   const measurements: Record<string, number> = {};
   for (const key of Object.keys(v.measurements).sort()) measurements[key] = round(v.measurements[key]!);
   return {
-    alertId: `${v.detector}:${v.subjectType}:${v.subjectId}:${v.windowStart}`,
+    // Two acquirers' views of one card raise two alerts: the acquirer is part of the id.
+    alertId: `${v.detector}:${v.subjectType}:${v.acquirerId === undefined ? '' : `${v.acquirerId}/`}${v.subjectId}:${v.windowStart}`,
     detector: v.detector,
     detectorVersion: v.detectorVersion,
     severity: severityOf(v.score),
@@ -50,6 +54,7 @@ export function toAlert(v: Verdict): FraudAlert {
     measurements,
     detectedAt: v.detectedAt,
     emittedAt: v.detectedAt,
+    acquirerId: v.acquirerId ?? null,
   };
 }
 

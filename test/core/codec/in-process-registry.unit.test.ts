@@ -30,7 +30,7 @@ describe('topic serdes over the in-process registry', () => {
   it('frames values in the Confluent wire format with the registered id', async () => {
     const serdes = await registerSerdes(createInProcessSchemaRegistry(), loadSchemaCatalog());
     const serde = serdes.forTopic(topics.cardOutcomes);
-    const outcome = { outcomeId: 'o-1', cardToken: 'tok-1', kind: 'LOST_STOLEN', fraudRelated: true, reportedAt: 1, disputedEventIds: [], note: null };
+    const outcome = { outcomeId: 'o-1', cardToken: 'tok-1', kind: 'LOST_STOLEN', fraudRelated: true, reportedAt: 1, disputedEventIds: [], note: null, acquirerId: null };
     const bytes = serde.encode(outcome);
     expect(bytes[0]).toBe(0);
     expect(schemaIdOf(bytes)).toBe(serde.schemaId);
@@ -53,14 +53,14 @@ describe('topic serdes over the in-process registry', () => {
     expect(() => serde.decode(framed)).toThrow(/has not prepared/);
     await serde.prepare([framed]);
     expect(serde.decode(framed)).toEqual({
-      outcomeId: 'o-2', cardToken: 'tok-2', kind: 'COMPLAINT', fraudRelated: false, reportedAt: 5, disputedEventIds: ['e-1'], note: null,
+      outcomeId: 'o-2', cardToken: 'tok-2', kind: 'COMPLAINT', fraudRelated: false, reportedAt: 5, disputedEventIds: ['e-1'], note: null, acquirerId: null,
     });
   });
 
   it('refuses, record by record, a value framed with another topic\'s schema id, and reads the values around it', async () => {
     const serdes = await registerSerdes(createInProcessSchemaRegistry(), loadSchemaCatalog());
     const outcomes = serdes.forTopic(topics.cardOutcomes);
-    const outcome = { outcomeId: 'o-1', cardToken: 'tok-1', kind: 'LOST_STOLEN', fraudRelated: true, reportedAt: 1, disputedEventIds: [], note: null };
+    const outcome = { outcomeId: 'o-1', cardToken: 'tok-1', kind: 'LOST_STOLEN', fraudRelated: true, reportedAt: 1, disputedEventIds: [], note: null, acquirerId: null };
     // A valid MerchantProfile in the Confluent framing, with merchant.profiles.v1-value's id: a poison pill on card.outcomes.v1.
     const merchant = registry().find((r) => r.kind === 'merchant')!.record;
     const poison = serdes.forTopic(topics.merchantProfiles).encode(merchant);

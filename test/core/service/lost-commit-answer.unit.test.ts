@@ -90,7 +90,7 @@ describe('a commit whose answer is lost', () => {
     await log.admin.createTopics([{ topic: input, partitions: 1 }, { topic: output, partitions: 1 }]);
     const serde = serdes.forTopic<CardOutcome>(topics.cardOutcomes);
     const outcomes = Array.from({ length: 500 }, (_, i) => ({
-      outcomeId: `o-${i}`, cardToken: `tok_${i % 7}`, kind: 'CONFIRMED_FRAUD', fraudRelated: true, reportedAt: 1_790_000_000_000 + i, disputedEventIds: [], note: null,
+      outcomeId: `o-${i}`, cardToken: `tok_${i % 7}`, kind: 'CONFIRMED_FRAUD', fraudRelated: true, reportedAt: 1_790_000_000_000 + i, disputedEventIds: [], note: null, acquirerId: null,
     }) satisfies CardOutcome);
     const producer = await log.producer();
     await producer.send([{ topic: input, records: outcomes.map((o) => ({ key: Buffer.from(o.cardToken), value: serde.encode(o), timestamp: o.reportedAt })) }]);

@@ -53,7 +53,7 @@ async function produceOutcomes(n: number): Promise<void> {
   for (let sent = 0; sent < n; sent += 5000) {
     const records = Array.from({ length: Math.min(5000, n - sent) }, (_, i) => ({
       key: Buffer.from('tok_rebuild'),
-      value: serde.encode({ outcomeId: `o-${sent + i}`, cardToken: 'tok_rebuild', kind: 'CONFIRMED_FRAUD', fraudRelated: true, reportedAt: 1_790_000_000_000 + sent + i, disputedEventIds: [], note: null }),
+      value: serde.encode({ outcomeId: `o-${sent + i}`, cardToken: 'tok_rebuild', kind: 'CONFIRMED_FRAUD', fraudRelated: true, reportedAt: 1_790_000_000_000 + sent + i, disputedEventIds: [], note: null, acquirerId: null }),
       timestamp: 1_790_000_000_000 + sent + i,
     }));
     await producer.send([{ topic: input, records }]);
