@@ -28,7 +28,7 @@ export function rowOf(topic: string, value: unknown): Record<string, unknown> {
     case topics.enrichedAuthorisations: {
       const { authorisation: a, merchant, terminal, features } = value as EnrichedAuthorisation;
       return {
-        eventId: a.eventId, eventTime: a.eventTime, cardToken: a.cardToken, merchantId: a.merchantId, terminalId: a.terminalId,
+        eventId: a.eventId, acquirerId: a.acquirerId, eventTime: a.eventTime, cardToken: a.cardToken, merchantId: a.merchantId, terminalId: a.terminalId,
         amountMinor: a.amountMinor, currency: a.currency, transactionType: a.transactionType, entryMode: a.entryMode, responseCode: a.responseCode, mcc: a.mcc,
         merchantRegisteredMcc: merchant?.mcc ?? null, merchantCountry: merchant?.country ?? null, merchantCity: merchant?.city ?? null,
         merchantRiskTier: merchant?.riskTier ?? null, terminalKind: terminal?.kind ?? null, terminalStatus: terminal?.status ?? null,
