@@ -210,8 +210,10 @@ export function buildIngestApp(deps: IngestDeps) {
       let rejections = 0;
       const reject = (index: number, idText: string | null, code: ErrorCode, allFieldErrors: FieldError[], messageOf: (shown: FieldError[]) => string, item: unknown) => {
         // A record wrong in every field would otherwise carry a dozen errors into its answer and its letter.
-        const fieldErrors = allFieldErrors.length <= maxFieldErrors ? allFieldErrors
-          : [...allFieldErrors.slice(0, maxFieldErrors), { path: '(record)', message: `and ${allFieldErrors.length - maxFieldErrors} more fields are wrong` }];
+        // Field errors quote values (`got 4111111111111111`): masked for the answer as for the letter.
+        const fieldErrors = (allFieldErrors.length <= maxFieldErrors ? allFieldErrors
+          : [...allFieldErrors.slice(0, maxFieldErrors), { path: '(record)', message: `and ${allFieldErrors.length - maxFieldErrors} more fields are wrong` }])
+          .map((e) => ({ path: maskPansInText(e.path), message: maskPansInText(e.message) }));
         // The answer details the first rejections; every one is detailed in its dead letter.
         results.push(++rejections <= detailedRejections ? { index, id: idText, status: 'rejected', error: code, fieldErrors } : { index, id: idText, status: 'rejected', error: code });
         // Cut before masking, so that the masking's work is bounded too (a cut never leaves part of a card number).

@@ -1,13 +1,16 @@
 /**
  * One JSON Lines record: `{"type": "<kind>", ...fields in the record's JSON form}`. Parsing
- * validates against the Avro schema, then what the values must mean (semantic-validation.ts), and
+ * validates against the Avro schema, refuses clear card numbers, then checks what the values must
+ * mean (semantic-validation.ts), and
  * reports what is wrong field by field, so a bad line can be
  * kept with its reason rather than dropped.
  */
 import type { SchemaCatalog } from '../codec/schema-catalog.ts';
 import { fromJsonForm, toJsonForm } from '../codec/json-form.ts';
 import { summariseFieldErrors, type AuthorisationEvent, type CardOutcome, type FieldError, type MerchantProfile, type TerminalProfile } from '../records.ts';
+import { findClearPan, maskPansInText } from '../pan.ts';
 import { recordErrors } from '../semantic-validation.ts';
+import { cutText } from '../text-bounds.ts';
 import { isRecordKind, recordKinds } from './record-kinds.ts';
 
 export type ParsedRecord =
@@ -18,7 +21,7 @@ export type ParsedRecord =
   | { readonly ok: false; readonly kind: string | undefined; readonly reason: LineRejection; readonly message: string; readonly fieldErrors: FieldError[] };
 
 /** Why a line was refused: stable words, counted per reason by replay and backtest. */
-export type LineRejection = 'NOT_JSON' | 'NOT_AN_OBJECT' | 'UNKNOWN_TYPE' | 'INVALID_RECORD' | 'UNKNOWN_FIELD';
+export type LineRejection = 'NOT_JSON' | 'NOT_AN_OBJECT' | 'UNKNOWN_TYPE' | 'INVALID_RECORD' | 'UNKNOWN_FIELD' | 'CLEAR_PAN';
 
 export interface ParseOptions {
   /**
@@ -30,6 +33,16 @@ export interface ParseOptions {
 }
 
 export function parseRecordLine(catalog: SchemaCatalog, line: string, options: ParseOptions = {}): ParsedRecord {
+  const parsed = parseLine(catalog, line, options);
+  if (parsed.ok) return parsed;
+  // A rejection quotes the line (the parser's snippet, a type, a field name): never a card number, never unbounded.
+  return {
+    ...parsed, message: maskPansInText(cutText(parsed.message, 1_000)),
+    fieldErrors: parsed.fieldErrors.map((e) => ({ path: maskPansInText(cutText(e.path, 256)), message: maskPansInText(cutText(e.message, 256)) })),
+  };
+}
+
+function parseLine(catalog: SchemaCatalog, line: string, options: ParseOptions): ParsedRecord {
   let json: unknown;
   try {
     json = JSON.parse(line);
@@ -61,6 +74,13 @@ export function parseRecordLine(catalog: SchemaCatalog, line: string, options: P
     return {
       ok: false, kind: type, reason: 'INVALID_RECORD',
       message: `not a valid ${recordKinds[type].recordName}: ${summariseFieldErrors(parsed.errors)}`, fieldErrors: parsed.errors,
+    };
+  }
+  const pan = findClearPan(parsed.value);
+  if (pan !== undefined) {
+    return {
+      ok: false, kind: type, reason: 'CLEAR_PAN',
+      message: `a clear card number was found in ${pan}; a recording holds card tokens`, fieldErrors: [{ path: pan, message: 'looks like a clear card number; use the token' }],
     };
   }
   // A recording's times are its own: no window around the wall clock here.
