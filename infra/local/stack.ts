@@ -33,6 +33,8 @@ export interface StackLayout {
   readonly controllerPort: number;
   readonly registryPort: number;
   readonly prometheusPort: number;
+  /** Where the registry keeps its schemas across restarts, as a production registry does; in memory when unset. */
+  readonly registryDataDir?: string;
 }
 
 function portFromEnv(name: string, fallback: number): number {
@@ -227,6 +229,7 @@ const schemaRegistry: Component = {
         // bring their own registry.
         '-Dapicurio.storage.kind=sql',
         '-Dapicurio.storage.sql.kind=h2',
+        ...(layout.registryDataDir === undefined ? [] : [`-Dapicurio.datasource.url=jdbc:h2:file:${join(layout.registryDataDir, 'registry')}`]),
         '-jar', join(layout.cacheDir, 'apicurio', apicurioRunner),
       ],
     };

@@ -539,11 +539,19 @@ export async function runStage(deps: StageRunnerDeps, stage: StageProcessor): Pr
     input.position = batch.nextOffset;
     input.lastBatchAt = Date.now();
     input.caughtUp = readToEnd(input, batch.highWatermark);
-    await publish(task, collect(task, dead), [{ topic: batch.topic, partition: batch.partition, offset: batch.nextOffset }]);
+    // Every input's offset goes with the task's checkpoint, not only this batch's: a checkpoint an
+    // input's last commit called pending would otherwise stay on it after the task released it, and
+    // the stages downstream would wait for that input forever.
+    await publish(task, collect(task, dead), inputPositions(task));
     snapshotIfDue(task);
     consumed.inc({ service, topic: batch.topic }, batch.records.length);
     lag.set({ service, topic: batch.topic, partition: String(batch.partition) }, Math.max(0, batch.highWatermark - batch.nextOffset));
     batchSeconds.observe({ service }, (performance.now() - started) / 1000);
+  }
+
+  /** The offsets a task stands at in each of its inputs that it has read from. */
+  function inputPositions(task: Task): TopicPartitionOffset[] {
+    return task.inputs.filter((p) => p.position > 0).map(({ topic, partition, position }) => ({ topic, partition, offset: position }));
   }
 
   /** Takes what a task made ready, encoded per topic, with the dead letters; counts it as produced. */
@@ -609,9 +617,8 @@ export async function runStage(deps: StageRunnerDeps, stage: StageProcessor): Pr
       }
       const outputs = collect(task, []);
       if (outputs.size === 0 && task.processor.checkpoint?.() === before) continue;
-      const committing = task.inputs.filter((p) => p.position > 0).map(({ topic, partition, position }) => ({ topic, partition, offset: position }));
       try {
-        await publish(task, outputs, committing);
+        await publish(task, outputs, inputPositions(task));
       } catch (error) {
         // What was released is not committed: rebuild the task before its next batch.
         stale.add(task.partition);

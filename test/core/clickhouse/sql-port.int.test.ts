@@ -105,6 +105,8 @@ describe('the SQL port', () => {
     'catboostEvaluate': "SELECT catboostEvaluate('/tmp/model.bin', 1)",
     'introspection': 'SELECT addressToLine(1)',
     'server settings': "SELECT getServerSetting('path')",
+    'session settings': "SELECT getSetting('readonly')",
+    'the current user': 'SELECT currentUser()',
     'the file system': 'SELECT filesystemAvailable()',
     'the host name': 'SELECT hostName()',
     'sleep': 'SELECT sleep(3)',
