@@ -31,7 +31,7 @@ export const errorCatalog = {
   POSGUARD_ERR_SQL_NOT_ALLOWED: { status: 400, retriable: false, title: 'an analyst query reaches beyond what the SQL port allows (a statement other than SELECT, a function or table outside the allow-list, INTO OUTFILE, SETTINGS)' },
   POSGUARD_ERR_RECORD_CLEAR_PAN: { status: 400, retriable: false, title: 'a record produced to Kafka holds a clear card number; its dead letter keeps it masked' },
   POSGUARD_ERR_RECORD_INVALID_VALUE: { status: 400, retriable: false, title: 'a record fits its schema but a value makes no sense (the field is named)' },
-  POSGUARD_ERR_PROFILE_OF_ANOTHER_ACQUIRER: { status: 403, retriable: false, title: 'a record changes, registers a terminal under, or uses a merchant or terminal that another acquirer registered' },
+  POSGUARD_ERR_PROFILE_OF_ANOTHER_ACQUIRER: { status: 403, retriable: false, title: 'a profile changes a merchant or terminal, or places a terminal under a merchant, that another acquirer registered' },
   POSGUARD_ERR_INGEST_WRONG_ACQUIRER: { status: 403, retriable: false, title: 'a record names an acquirer other than the one the API key belongs to' },
   POSGUARD_ERR_INGEST_INVALID: { status: 400, retriable: false, title: 'the request body is not valid' },
   POSGUARD_ERR_INGEST_CLEAR_PAN: { status: 400, retriable: false, title: 'a clear card number was sent where a token belongs' },

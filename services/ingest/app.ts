@@ -96,11 +96,7 @@ function deeperThan(value: unknown, limit: number): boolean {
   return false;
 }
 
-/**
- * Why a record reaches into a merchant or terminal another acquirer registered, if it does: it
- * changes one, registers a terminal under another's merchant, or is an authorisation at another's
- * terminal or merchant (which would feed that acquirer's detectors and borrow its context).
- */
+/** Why a profile reaches into a merchant or terminal another acquirer registered, if it does: it changes one, or places a terminal under another's merchant. */
 function othersReference(owners: ProfileOwners, kind: RecordKind, item: Record<string, unknown>, acquirerId: string): string | undefined {
   const foreign = (of: ProfileKind, id: unknown) => {
     const owner = typeof id === 'string' ? owners.ownerOf(of, id) : undefined;
@@ -109,7 +105,6 @@ function othersReference(owners: ProfileOwners, kind: RecordKind, item: Record<s
   if (kind === 'merchant' && foreign('merchant', item.merchantId)) return 'change a merchant that another acquirer registered';
   if (kind === 'terminal' && foreign('terminal', item.terminalId)) return 'change a terminal that another acquirer registered';
   if (kind === 'terminal' && foreign('merchant', item.merchantId)) return 'register a terminal under a merchant that another acquirer registered';
-  if (kind === 'authorisation' && (foreign('terminal', item.terminalId) || foreign('merchant', item.merchantId))) return 'name a terminal or merchant that another acquirer registered';
   return undefined;
 }
 

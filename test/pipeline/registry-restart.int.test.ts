@@ -33,7 +33,8 @@ const stateDir = mkdtempSync(join(tmpdir(), 'posguard-own-registry-'));
 const logDir = join(tmpdir(), 'posguard-registry-restart-logs');
 const partitionIdleMs = 1000;
 const outageMs = 20_000;
-const ingestKey = 'acq-registry-restart-0123456789';
+/** The generator's acquirers, each with its ingest key. */
+const ingestKeys: Record<string, string> = { 'acq-eu-01': 'acq-01-registry-restart-key', 'acq-eu-02': 'acq-02-registry-restart-key', 'acq-eu-03': 'acq-03-registry-restart-key' };
 const stream = generateStream({ ...defaultGeneratorOptions, seed: 9090, cards: 1000, merchants: 80, days: 12 });
 const groups = [ENRICHER_GROUP, ...detectorStages.map(detectorGroupId)];
 let layout: StackLayout;
@@ -69,7 +70,7 @@ describe('a schema registry restart under the running services', () => {
   it('is ridden out: records keep flowing on the schemas the services hold, and nothing is lost or doubled', async () => {
     const { kafkaBrokers, schemaRegistryUrl } = stackEndpoints(layout);
     const env = { KAFKA_BROKERS: kafkaBrokers, SCHEMA_REGISTRY_URL: schemaRegistryUrl, POSGUARD_PARTITION_IDLE_MS: String(partitionIdleMs), LOG_LEVEL: 'info' };
-    const started = await Promise.all([startService(['enricher'], env), startService(['detectors'], env), startService(['ingest'], { ...env, POSGUARD_API_KEYS: `acq-eu-01:${ingestKey}` })]);
+    const started = await Promise.all([startService(['enricher'], env), startService(['detectors'], env), startService(['ingest'], { ...env, POSGUARD_API_KEYS: Object.entries(ingestKeys).map(([acquirer, key]) => `${acquirer}:${key}`).join(',') })]);
     const [, detectors, ingest] = started;
     services.push(...started);
     const producer = await kafka.producer();
@@ -83,8 +84,9 @@ describe('a schema registry restart under the running services', () => {
     const overHttp = new Set(middle.filter(({ r }) => r.type === 'authorisation').slice(-100).map(({ i }) => i));
     await produceStream(stream.records, producer, serdes, { filter: (_r, i) => i >= third && i < twoThirds && !overHttp.has(i) });
     for (const i of overHttp) {
+      const authorisation = (stream.records[i] as { record: AuthorisationEvent }).record;
       const response = await fetch(`http://127.0.0.1:${ingest!.port}/v1/authorisations`, {
-        method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': ingestKey }, body: JSON.stringify((stream.records[i] as { record: AuthorisationEvent }).record),
+        method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': ingestKeys[authorisation.acquirerId]! }, body: JSON.stringify(authorisation),
       });
       expect(response.status, await response.text()).toBe(202);
       takenOverHttp++;
