@@ -3,6 +3,9 @@
  * the stage must not commit the same outputs again. Shown on the in-process log, whose producer
  * here commits a batch and then throws, as kafkajs does when the connection drops before the
  * answer; the broker-restart test shows the same on a real broker, where the moment cannot be chosen.
+ * The consumer then delivers the batch again, as Kafka's refetch from the last offset it knew can:
+ * the same records, fewer of them (a batch wholly below what the task committed: skipped whole), or
+ * more (one that overlaps it: only the records past it are taken).
  */
 import { describe, expect, it } from 'vitest';
 import { loadSchemaCatalog } from '../../../services/core/codec/schema-catalog.ts';
@@ -14,7 +17,8 @@ import { createMetrics } from '../../../services/core/observability/metrics.ts';
 import type { CardOutcome } from '../../../services/core/records.ts';
 import { runStage, type StageProcessor } from '../../../services/core/service/stage-runner.ts';
 import { createInProcessTransport } from '../../../services/core/transport/in-process/in-process-log.ts';
-import type { Transport } from '../../../services/core/transport/port.ts';
+import type { ConsumedBatch, Transport } from '../../../services/core/transport/port.ts';
+import type { InProcessLog } from '../../../services/core/transport/in-process/in-process-log.ts';
 import { waitFor } from '../../support/wait.ts';
 
 const input = 'outcomes.in';
@@ -56,6 +60,52 @@ function losingOneCommitAnswer(transport: Transport): { transport: Transport; lo
   };
 }
 
+type Redelivery = 'same' | 'shorter' | 'longer';
+
+/**
+ * The transport's consumers, except that a batch whose handler threw is delivered again as
+ * `redelivery` says: the same batch; its first half first, then itself; or, in its place, the
+ * records from its start to twice its length (read from the log, as a refetch would).
+ */
+function redelivering(transport: Transport, log: InProcessLog, redelivery: Redelivery): Transport {
+  return {
+    ...transport,
+    async consumer(options) {
+      const consumer = await transport.consumer(options);
+      // Delegated one by one: the adapter's consumer is a class, whose methods a spread would not copy.
+      return {
+        commit: (offsets) => consumer.commit(offsets),
+        assignment: () => consumer.assignment(),
+        joined: () => consumer.joined(),
+        readThrough: (topic, partition) => consumer.readThrough(topic, partition),
+        disconnect: () => consumer.disconnect(),
+        run: (handler) => {
+          let failed: ConsumedBatch | undefined;
+          return consumer.run(async (batch, context) => {
+            if (failed !== undefined && batch.records[0]?.offset === failed.records[0]?.offset) {
+              failed = undefined;
+              if (redelivery === 'shorter') {
+                const half = batch.records.slice(0, Math.ceil(batch.records.length / 2));
+                await handler({ ...batch, records: half, nextOffset: half.at(-1)!.offset + 1 }, context);
+              }
+              if (redelivery === 'longer') {
+                const records = log.topic(batch.topic).partitions[batch.partition]!.slice(batch.records[0]!.offset, batch.records[0]!.offset + 2 * batch.records.length);
+                return handler({ ...batch, records, nextOffset: records.at(-1)!.offset + 1 }, context);
+              }
+            }
+            try {
+              await handler(batch, context);
+            } catch (error) {
+              failed = batch;
+              throw error;
+            }
+          });
+        },
+      };
+    },
+  };
+}
+
 /** A stateful stage that passes each outcome on and counts what its state has taken. */
 function passingOn() {
   const taken = { count: 0 };
@@ -84,30 +134,32 @@ function passingOn() {
 }
 
 describe('a commit whose answer is lost', () => {
-  it('is not committed again: every input reaches the output once, and the state counts each once', async () => {
-    const log = createInProcessTransport();
-    const serdes = await registerSerdes(createInProcessSchemaRegistry(), loadSchemaCatalog());
-    await log.admin.createTopics([{ topic: input, partitions: 1 }, { topic: output, partitions: 1 }]);
-    const serde = serdes.forTopic<CardOutcome>(topics.cardOutcomes);
-    const outcomes = Array.from({ length: 500 }, (_, i) => ({
-      outcomeId: `o-${i}`, cardToken: `tok_${i % 7}`, kind: 'CONFIRMED_FRAUD', fraudRelated: true, reportedAt: 1_790_000_000_000 + i, disputedEventIds: [], note: null, acquirerId: null,
-    }) satisfies CardOutcome);
-    const producer = await log.producer();
-    await producer.send([{ topic: input, records: outcomes.map((o) => ({ key: Buffer.from(o.cardToken), value: serde.encode(o), timestamp: o.reportedAt })) }]);
+  for (const redelivery of ['same', 'shorter', 'longer'] as const) {
+    it(`is not committed again when the batch comes again ${redelivery === 'same' ? 'as it was' : `${redelivery}`}: every input reaches the output once, and the state counts each once`, async () => {
+      const log = createInProcessTransport();
+      const serdes = await registerSerdes(createInProcessSchemaRegistry(), loadSchemaCatalog());
+      await log.admin.createTopics([{ topic: input, partitions: 1 }, { topic: output, partitions: 1 }]);
+      const serde = serdes.forTopic<CardOutcome>(topics.cardOutcomes);
+      const outcomes = Array.from({ length: 500 }, (_, i) => ({
+        outcomeId: `o-${i}`, cardToken: `tok_${i % 7}`, kind: 'CONFIRMED_FRAUD', fraudRelated: true, reportedAt: 1_790_000_000_000 + i, disputedEventIds: [], note: null, acquirerId: null,
+      }) satisfies CardOutcome);
+      const producer = await log.producer();
+      await producer.send([{ topic: input, records: outcomes.map((o) => ({ key: Buffer.from(o.cardToken), value: serde.encode(o), timestamp: o.reportedAt })) }]);
 
-    const { transport, lost } = losingOneCommitAnswer(log);
-    const { processor, taken } = passingOn();
-    const stage = await runStage({
-      service: 'lost-commit-test', groupId: 'lost-commit', transactionalId: 'lost-commit', transport,
-      logger: createLogger({ level: 'silent' }), metrics: createMetrics({ defaultMetrics: false }), maxBatchRecords: 100,
-      serdes: { forTopic: <T>() => serdes.forTopic<T>(topics.cardOutcomes) },
-    }, processor);
-    await waitFor('the stage to take every outcome', async () => stage.settled()
-      && (await log.admin.committedOffsets('lost-commit', input))[0]!.offset === outcomes.length, 10_000);
-    await stage.stop();
+      const { transport, lost } = losingOneCommitAnswer(redelivering(log, log.log, redelivery));
+      const { processor, taken } = passingOn();
+      const stage = await runStage({
+        service: 'lost-commit-test', groupId: 'lost-commit', transactionalId: 'lost-commit', transport,
+        logger: createLogger({ level: 'silent' }), metrics: createMetrics({ defaultMetrics: false }), maxBatchRecords: 100,
+        serdes: { forTopic: <T>() => serdes.forTopic<T>(topics.cardOutcomes) },
+      }, processor);
+      await waitFor('the stage to take every outcome', async () => stage.settled()
+        && (await log.admin.committedOffsets('lost-commit', input))[0]!.offset === outcomes.length, 10_000);
+      await stage.stop();
 
-    const out = log.log.topic(output).partitions.flat().map((r) => serde.decode(r.value!).outcomeId);
-    expect(lost()).toBe(true);
-    expect({ out: out.length, distinct: new Set(out).size, taken: taken.count }).toEqual({ out: 500, distinct: 500, taken: 500 });
-  });
+      const out = log.log.topic(output).partitions.flat().map((r) => serde.decode(r.value!).outcomeId);
+      expect(lost()).toBe(true);
+      expect({ out: out.length, distinct: new Set(out).size, taken: taken.count }).toEqual({ out: 500, distinct: 500, taken: 500 });
+    });
+  }
 });
