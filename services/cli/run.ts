@@ -6,6 +6,7 @@ import { announceEngineOwner, serveReadOnlySql } from '../core/clickhouse/shared
 import { loadSchemaCatalog } from '../core/codec/schema-catalog.ts';
 import { loadConfig } from '../core/config/config.ts';
 import { isPosguardError, PosguardError } from '../core/errors.ts';
+import { backoffs, retrying } from '../core/retry.ts';
 import { buildServiceApp, type ServiceApp } from '../core/http/service-app.ts';
 import { createLogger, type Logger } from '../core/observability/logging.ts';
 import { createMetrics } from '../core/observability/metrics.ts';
@@ -44,6 +45,9 @@ function stopSignal(logger: Logger, name: string) {
   return { arrived, signalled: () => signalled };
 }
 
+/** What an attempt cut short by a stop resolves to. */
+const stopped = Symbol('stopped');
+
 /**
  * Reaches a dependency, retrying with capped, jittered backoff while it is not up (services may
  * start before the stack, or together with it), with `/readyz` saying why meanwhile. Only a refusal
@@ -51,19 +55,19 @@ function stopSignal(logger: Logger, name: string) {
  * Returns undefined if a stop signal came first.
  */
 async function whenUp<T>(what: string, attempt: () => Promise<T>, logger: Logger, stop: ReturnType<typeof stopSignal>, status: { reason: string | undefined }): Promise<T | undefined> {
-  for (let n = 1; !stop.signalled(); n++) {
-    try {
-      // A stop wins over an attempt in flight (kafkajs retries inside one): nothing is held yet.
-      return await Promise.race([attempt(), stop.arrived.then(() => undefined)]);
-    } catch (error) {
-      if (isPosguardError(error) && !error.retriable) throw error;
-      const delayMs = Math.min(10_000, 250 * 2 ** n) * (0.5 + Math.random() / 2);
+  return retrying(backoffs.dependency, async () => {
+    // A stop wins over an attempt in flight (kafkajs retries inside one): nothing is held yet.
+    const result = await Promise.race([attempt(), stop.arrived.then(() => stopped)]);
+    return result === stopped ? undefined : result as T;
+  }, {
+    // Only posguard's own final refusals end the start-up: a client's "gave up" is a dependency not up yet.
+    retriable: (error) => !(isPosguardError(error) && !error.retriable),
+    stopping: stop.arrived, stopped: () => stop.signalled(),
+    onRetry: (n, delayMs, error) => {
       status.reason = `waiting for ${what} (attempt ${n}: ${(error as Error).message})`;
       logger.warn({ attempt: n, retryInMs: Math.round(delayMs), error: (error as Error).message }, `${what}: not reachable yet; retrying`);
-      await Promise.race([new Promise((resolve) => setTimeout(resolve, delayMs)), stop.arrived]);
-    }
-  }
-  return undefined;
+    },
+  });
 }
 
 export const runCommand: Command = {

@@ -283,7 +283,7 @@ class StreamBuilder {
       disputed.tag = this.tag();
       this.outcomes.push({
         outcome: { outcomeId: `out-${random.hex(12)}`, cardToken: card.cardToken, kind: random.pick(['COMPLAINT', 'CHARGEBACK'] as const), fraudRelated: false,
-          reportedAt: Math.min(this.end - MINUTE_MS, disputed.time + random.int(2, 15) * DAY_MS), note: 'service not as described', acquirerId: null },
+          reportedAt: Math.min(this.end - MINUTE_MS, disputed.time + random.int(2, 15) * DAY_MS), note: 'service not as described', acquirerId: card.acquirerId },
         disputedTags: [disputed.tag],
       });
     }
@@ -330,7 +330,7 @@ class StreamBuilder {
     if (reportedAt >= this.end) return;
     for (const d of drafts) d.tag ??= this.tag();
     this.outcomes.push({
-      outcome: { outcomeId: `out-${this.random.hex(12)}`, cardToken: card.cardToken, kind, fraudRelated: true, reportedAt, note, acquirerId: null },
+      outcome: { outcomeId: `out-${this.random.hex(12)}`, cardToken: card.cardToken, kind, fraudRelated: true, reportedAt, note, acquirerId: card.acquirerId },
       disputedTags: drafts.map((d) => d.tag!),
     });
   }
@@ -416,7 +416,7 @@ function lostStolenUse(b: StreamBuilder): void {
   for (const card of random.sample(b.homebodies(), 12)) {
     const reportedAt = b.options.startTime + random.int(4, b.options.days - 4) * DAY_MS + random.int(8, 20) * HOUR_MS;
     b.stopCardAfter(card.cardToken, reportedAt - HOUR_MS);
-    b.outcomes.push({ outcome: { outcomeId: `out-${random.hex(12)}`, cardToken: card.cardToken, kind: 'LOST_STOLEN', fraudRelated: true, reportedAt, note: 'wallet stolen', acquirerId: null }, disputedTags: [] });
+    b.outcomes.push({ outcome: { outcomeId: `out-${random.hex(12)}`, cardToken: card.cardToken, kind: 'LOST_STOLEN', fraudRelated: true, reportedAt, note: 'wallet stolen', acquirerId: card.acquirerId }, disputedTags: [] });
     const local = b.population.merchantsByCity.get(card.home.name) ?? [];
     const uses: Draft[] = [];
     for (let i = 0; i < random.int(2, 4); i++) {

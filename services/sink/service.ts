@@ -10,6 +10,7 @@ import type { ClickHouseClient } from '../core/clickhouse/client.ts';
 import type { Serdes } from '../core/codec/serde.ts';
 import { topics } from '../core/codec/topics.ts';
 import type { Logger } from '../core/observability/logging.ts';
+import { backoffs, retrying } from '../core/retry.ts';
 import type { Metrics } from '../core/observability/metrics.ts';
 import { refuseClearPans } from '../core/pan.ts';
 import { admitRecord } from '../core/record-admission.ts';
@@ -126,17 +127,13 @@ export async function runSink(deps: SinkDeps): Promise<RunningSink> {
 
   /** Flushes until ClickHouse accepts, with backoff; the consumer waits (back-pressure) but stays in its group. */
   async function flushUntilAccepted(heartbeat: () => Promise<void>): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await flush();
-        return;
-      } catch (error) {
-        const delayMs = Math.min(30_000, 250 * 2 ** attempt);
-        logger.error({ attempt, retryInMs: delayMs, error: (error as Error).message }, 'ClickHouse refused a batch; its rows stay buffered and consumption waits');
-        await new Promise((resolve) => setTimeout(resolve, delayMs));
+    await retrying(backoffs.clickhouseInsert, flush, {
+      retriable: () => true,
+      onRetry: async (attempt, delayMs, error) => {
+        logger.error({ attempt, retryInMs: Math.round(delayMs), error: (error as Error).message }, 'ClickHouse refused a batch; its rows stay buffered and consumption waits');
         await heartbeat();
-      }
-    }
+      },
+    });
   }
 
   /**

@@ -7,6 +7,7 @@
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 import { PosguardError } from '../errors.ts';
+import { backoffs, retrying } from '../retry.ts';
 import { avroTypeOptions } from './schema-catalog.ts';
 
 export interface SchemaRegistryPort {
@@ -25,14 +26,6 @@ interface HttpError {
   message?: string;
 }
 
-/**
- * Attempts at one registration. Services started together register the same new subjects at the
- * same moment, and the registry then refuses all but one (Apicurio: "A rule named 'COMPATIBILITY'
- * already exists"); a moment later the subject exists and registering again returns its id. A truly
- * incompatible schema is refused every time and is reported as such after the last attempt.
- */
-const registrationAttempts = 5;
-
 export function createConfluentSchemaRegistry(url: string): SchemaRegistryPort {
   const client = new SchemaRegistry({ host: url });
   const registrationError = (subject: string, error: unknown): PosguardError => {
@@ -47,14 +40,15 @@ export function createConfluentSchemaRegistry(url: string): SchemaRegistryPort {
   };
   return {
     async register(subject, schema) {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const { id } = await client.register({ type: SchemaType.AVRO, schema }, { subject, compatibility: COMPATIBILITY.BACKWARD });
-          return id;
-        } catch (error) {
-          if (attempt >= registrationAttempts) throw registrationError(subject, error);
-          await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt * (0.5 + Math.random())));
-        }
+      // Services started together register the same new subjects at the same moment, and the
+      // registry refuses all but one (Apicurio: "A rule named 'COMPATIBILITY' already exists"); a
+      // moment later the subject exists and registering again returns its id. A truly incompatible
+      // schema is refused every time and is reported as such after the last attempt.
+      try {
+        return await retrying(backoffs.schemaRegistration, async () =>
+          (await client.register({ type: SchemaType.AVRO, schema }, { subject, compatibility: COMPATIBILITY.BACKWARD })).id, { retriable: () => true });
+      } catch (error) {
+        throw registrationError(subject, error);
       }
     },
     async schemaText(id) {

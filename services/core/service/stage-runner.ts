@@ -30,6 +30,7 @@ import { topics } from '../codec/topics.ts';
 import { PosguardError } from '../errors.ts';
 import type { Logger } from '../observability/logging.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { backoffs, mayPassOnRetry, retrying } from '../retry.ts';
 import type { ConsumedBatch, ConsumedRecord, Consumer, OutgoingRecord, TopicPartitionOffset, TransactionalProducer, Transport } from '../transport/port.ts';
 import { randomUUID } from 'node:crypto';
 import { deadLetterOf } from './dead-letter.ts';
@@ -216,7 +217,7 @@ export async function runStage(deps: StageRunnerDeps, stage: StageProcessor): Pr
    * transaction takes that hit instead of data.
    */
   async function warmUp(producer: TransactionalProducer, partition: number): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
+    await retrying(backoffs.warmUpTransaction, async () => {
       const transaction = await producer.transaction();
       try {
         const offsets: TopicPartitionOffset[] = [];
@@ -228,13 +229,11 @@ export async function runStage(deps: StageRunnerDeps, stage: StageProcessor): Pr
         if (offsets.length === 0) offsets.push({ topic: stage.inputTopics[0]!, partition, offset: 0 });
         await transaction.sendOffsets(deps.groupId, offsets);
         await transaction.commit();
-        return;
       } catch (error) {
         await transaction.abort().catch(() => undefined);
-        if (attempt >= 10) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+        throw error;
       }
-    }
+    }, { retriable: () => true });
   }
 
   /**
@@ -477,27 +476,28 @@ export async function runStage(deps: StageRunnerDeps, stage: StageProcessor): Pr
   async function publish(task: Task, outputs: Map<string, OutgoingRecord[]>, committing: readonly TopicPartitionOffset[]): Promise<void> {
     const checkpoint = task.processor.checkpoint?.();
     const offsets = committing.map((o) => ({ ...o, ...(checkpoint === undefined ? {} : { metadata: checkpoint }) }));
-    for (let attempt = 1; ; attempt++) {
+    let commitSent = false;
+    await retrying(backoffs.transaction, async () => {
       const transaction = await task.producer.transaction();
-      let commitSent = false;
       try {
         await transaction.send([...outputs].map(([topic, records]) => ({ topic, records })));
         await transaction.sendOffsets(deps.groupId, offsets);
         commitSent = true;
         await transaction.commit();
-        return;
       } catch (error) {
         if (commitSent) {
           logger.warn({ group: deps.groupId, task: task.key, error: (error as Error).message },
             'the commit of a transaction failed, and may have happened: the task resumes from the offsets its group has');
-          throw error;
+        } else {
+          await transaction.abort().catch(() => undefined);
         }
-        await transaction.abort().catch(() => undefined);
-        if (attempt >= 6 || /fenced|fencing/i.test((error as Error).message)) throw error;
-        logger.warn({ group: deps.groupId, task: task.key, attempt, error: (error as Error).message }, 'transaction failed; retrying');
-        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt * (0.5 + Math.random())));
+        throw error;
       }
-    }
+    }, {
+      // A fenced producer says no retry can pass; a commit that may have happened must not be sent again.
+      retriable: (error) => !commitSent && mayPassOnRetry(error),
+      onRetry: (attempt, _delayMs, error) => logger.warn({ group: deps.groupId, task: task.key, attempt, error: (error as Error).message }, 'transaction failed; retrying'),
+    });
   }
 
   await consumer.run(async (batch, context) => {

@@ -18,8 +18,9 @@ import { deserialize, serialize } from 'node:v8';
  * 3: a card's recent purchases record whether the card was buying fast.
  * 4: the cluster arbiter's candidates name the compromised cards of their reference visits.
  * 5: the card population keeps the spread of price levels between and within cards.
+ * 6: a card is kept per acquirer that saw it, with the network-wide outcomes a later view takes.
  */
-export const detectorStateVersion = 'detectors-5';
+export const detectorStateVersion = 'detectors-6';
 
 const plainPrototypes = new Set<unknown>([Object.prototype, Array.prototype, Map.prototype, Set.prototype, null]);
 const isClassInstance = (value: unknown): value is Record<string, unknown> =>

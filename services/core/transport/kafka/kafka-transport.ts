@@ -8,6 +8,7 @@ import {
   Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type Consumer as KafkaConsumer, type ConsumerRunConfig, type LogEntry, type Message,
 } from 'kafkajs';
 import { PosguardError } from '../../errors.ts';
+import { backoffs, retrying } from '../../retry.ts';
 import type { Logger } from '../../observability/logging.ts';
 import { coPartitionedAssigner } from './co-partitioned-assigner.ts';
 import type {
@@ -152,16 +153,10 @@ export function createKafkaTransport(options: KafkaTransportOptions): Transport 
       // Services started together create the same topics at once, sometimes while an earlier
       // deletion of them is still under way: the broker then answers the wait for leaders with
       // UNKNOWN_TOPIC_OR_PARTITION, which kafkajs does not retry. Try again, with what is still missing.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await createMissing(client, specs);
-          return;
-        } catch (error) {
-          if (attempt >= 10) throw error;
-          log.debug({ attempt, error: (error as Error).message }, 'creating topics failed; retrying');
-          await new Promise((resolve) => setTimeout(resolve, 250 * attempt * (0.5 + Math.random())));
-        }
-      }
+      await retrying(backoffs.topicCreation, () => createMissing(client, specs), {
+        retriable: () => true,
+        onRetry: (attempt, _delayMs, error) => log.debug({ attempt, error: (error as Error).message }, 'creating topics failed; retrying'),
+      });
     },
     async deleteTopics(topics) {
       const client = await withAdmin();
@@ -277,18 +272,15 @@ export function createKafkaTransport(options: KafkaTransportOptions): Transport 
         joined = false;
         if (payload.restart || stopping || runConfig === undefined) return;
         log.error({ group: consumerOptions.groupId, error: payload.error.message }, 'the consumer stopped on an error kafkajs does not retry; starting it again');
-        void (async () => {
-          for (let attempt = 1; !stopping; attempt++) {
-            await new Promise((resolve) => setTimeout(resolve, Math.min(10_000, 500 * 2 ** attempt)));
-            try {
-              await start();
-              await consumer.run(runConfig);
-              return;
-            } catch (error) {
-              log.warn({ group: consumerOptions.groupId, attempt, error: (error as Error).message }, 'starting the consumer again failed; retrying');
-            }
-          }
-        })();
+        void retrying(backoffs.consumerRestart, async (attempt) => {
+          // The first attempt waits too: what stopped the member may not have passed yet.
+          if (attempt === 1) await new Promise((resolve) => setTimeout(resolve, backoffs.consumerRestart.firstDelayMs));
+          await start();
+          await consumer.run(runConfig);
+        }, {
+          retriable: () => true, stopped: () => stopping,
+          onRetry: (attempt, _delayMs, error) => log.warn({ group: consumerOptions.groupId, attempt, error: (error as Error).message }, 'starting the consumer again failed; retrying'),
+        });
       });
       await start();
       return {
