@@ -45,6 +45,22 @@ function stopSignal(logger: Logger, name: string) {
   return { arrived, signalled: () => signalled };
 }
 
+/** The bound holds whatever the service is doing when the signal comes: connecting, rebuilding, mid-batch. */
+function exitPastTheBound(stop: ReturnType<typeof stopSignal>, logger: Logger, name: string, boundMs: number): void {
+  void stop.arrived.then(() => {
+    setTimeout(() => {
+      logger.error({ boundMs }, `${name} did not stop within POSGUARD_SHUTDOWN_TIMEOUT_MS; exiting`);
+      process.exit(1);
+    }, boundMs).unref();
+  });
+}
+
+/** Where a client on this machine reaches the listener (a wildcard bind answers on loopback). */
+function reachableAddress({ address, port }: AddressInfo): string {
+  const host = address === '0.0.0.0' || address === '::' ? '127.0.0.1' : address.includes(':') ? `[${address}]` : address;
+  return `${host}:${port}`;
+}
+
 /** What an attempt cut short by a stop resolves to. */
 const stopped = Symbol('stopped');
 
@@ -93,13 +109,7 @@ export const runCommand: Command = {
     const logger = createLogger({ level: config.logLevel, name });
     const metrics = createMetrics();
     const stop = stopSignal(logger, name);
-    // The bound holds whatever the service is doing when the signal comes: connecting, rebuilding, mid-batch.
-    void stop.arrived.then(() => {
-      setTimeout(() => {
-        logger.error({ boundMs: config.shutdownTimeoutMs }, `${name} did not stop within POSGUARD_SHUTDOWN_TIMEOUT_MS; exiting`);
-        process.exit(1);
-      }, config.shutdownTimeoutMs).unref();
-    });
+    exitPastTheBound(stop, logger, name, config.shutdownTimeoutMs);
 
     const cleanups: (() => Promise<void> | void)[] = [];
     // The sink opens ClickHouse first: an embedded engine is shared through this service's port.
@@ -126,13 +136,8 @@ export const runCommand: Command = {
         catalog: loadSchemaCatalog(), apiKeys: config.apiKeys, logger, metrics, eventTimeMaxAheadMs: config.eventTimeMaxAheadMs, ratePerAcquirer: config.ingestRatePerAcquirer });
     const sqlPort = clickhouse?.embedded === true ? await serveReadOnlySql(app, config) : undefined;
     if (sqlPort !== undefined) cleanups.push(sqlPort.close);
-    const listen = async (): Promise<string> => {
-      await app.listen({ host: config.host, port: config.port });
-      const { address, port } = app.server.address() as AddressInfo;
-      const host = address === '0.0.0.0' || address === '::' ? '127.0.0.1' : address.includes(':') ? `[${address}]` : address;
-      return `${host}:${port}`;
-    };
-    const address = await listen();
+    await app.listen({ host: config.host, port: config.port });
+    const address = reachableAddress(app.server.address() as AddressInfo);
     logger.info({ address }, `${name} starting`);
     // This process holds the engine's directory: analysts reach the data through it.
     if (sqlPort !== undefined) cleanups.push(announceEngineOwner(config.dataDir, `http://${address}/v1/sql`, sqlPort.localKey));

@@ -96,6 +96,107 @@ function deeperThan(value: unknown, limit: number): boolean {
   return false;
 }
 
+/**
+ * The request's records as the key's acquirer may send them, or why it may not, refused whole: a
+ * record naming another acquirer, or a profile reaching into another's merchant or terminal.
+ * Terminal profiles from before they carried an acquirer, and outcomes, are the key's when they
+ * name none.
+ */
+function ownedItems(owners: ProfileOwners, kind: RecordKind, items: readonly unknown[], acquirerId: string):
+  { items: unknown[] } | { refusal: { code: ErrorCode; message: string; indexes: number[] } } {
+  const foreign = items.flatMap((item, index) => {
+    const named = isObject(item) ? item.acquirerId : undefined;
+    return typeof named === 'string' && named !== acquirerId ? [index] : [];
+  });
+  if (foreign.length > 0) {
+    return { refusal: { code: 'POSGUARD_ERR_INGEST_WRONG_ACQUIRER', message: `this API key belongs to acquirer ${acquirerId}; records ${listed(foreign)} name another acquirer`, indexes: foreign } };
+  }
+  const stamped = kind === 'terminal' || kind === 'outcome'
+    ? items.map((item) => (isObject(item) && (item.acquirerId === undefined || item.acquirerId === null) ? { ...item, acquirerId } : item)) : [...items];
+  const borrowed = stamped.flatMap((item, index) => {
+    const reason = isObject(item) ? othersReference(owners, kind, item, acquirerId) : undefined;
+    return reason === undefined ? [] : [{ index, reason }];
+  });
+  if (borrowed.length > 0) {
+    const indexes = borrowed.map((b) => b.index);
+    return { refusal: { code: 'POSGUARD_ERR_PROFILE_OF_ANOTHER_ACQUIRER', message: `records ${listed(indexes)} ${borrowed[0]!.reason}; this API key belongs to acquirer ${acquirerId}`, indexes } };
+  }
+  return { items: stamped };
+}
+
+type RecordResult = { index: number; id: string | null; status: 'accepted' | 'duplicate' | 'rejected'; error?: string; fieldErrors?: FieldError[] };
+
+/**
+ * A rejected record's field errors as answered, and its dead letter. Field errors quote values
+ * (`got 4111111111111111`): masked for the answer as for the letter, and a record wrong in every
+ * field keeps only the first few. Rejections have no source position: each is identified by the
+ * request and its index in it.
+ */
+function rejection(serdes: Serdes, letterId: string, idText: string | null, code: ErrorCode, allFieldErrors: FieldError[], messageOf: (shown: FieldError[]) => string, item: unknown):
+  { fieldErrors: FieldError[]; letter: OutgoingRecord } {
+  const fieldErrors = (allFieldErrors.length <= maxFieldErrors ? allFieldErrors
+    : [...allFieldErrors.slice(0, maxFieldErrors), { path: '(record)', message: `and ${allFieldErrors.length - maxFieldErrors} more fields are wrong` }])
+    .map((e) => ({ path: maskPansInText(e.path), message: maskPansInText(e.message) }));
+  // Cut before masking, so that the masking's work is bounded too (a cut never leaves part of a card number).
+  const letter: DeadLetter = keptLetter({
+    service: 'ingest', sourceTopic: null, sourcePartition: null, sourceOffset: null,
+    originalKey: Buffer.from(idText ?? ''), originalValue: Buffer.from(JSON.stringify(maskClearPans(cutTexts(item))) ?? ''),
+    errorCode: code, errorMessage: messageOf(fieldErrors), fieldErrors, failedAt: Date.now(), letterId,
+  });
+  // Keyed by its id, or its letter id: records without one spread over the partitions.
+  return { fieldErrors, letter: { key: idText === null ? Buffer.from(letterId) : deadLetterKey(Buffer.from(idText)), value: serdes.forTopic(topics.deadLetters).encode(letter) } };
+}
+
+/** The answer to a request whose records were each taken or refused: 400 when none was taken, else 202 for the rest. */
+function answer(reply: FastifyReply, results: RecordResult[]) {
+  const count = (status: RecordResult['status']) => results.filter((r) => r.status === status).length;
+  const summary = { accepted: count('accepted'), duplicates: count('duplicate'), rejected: count('rejected') };
+  if (summary.rejected === results.length) {
+    reply.code(400);
+    return { error: results[0]!.error, message: 'no record was accepted', ...summary, results };
+  }
+  reply.code(202);
+  return { ...summary, results };
+}
+
+/** Records per second per acquirer: a token bucket each, with a burst of one second. */
+class TokenBuckets {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(private readonly rate: number) {}
+
+  take(acquirerId: string, n: number): boolean {
+    const now = Date.now();
+    const bucket = this.buckets.get(acquirerId) ?? { tokens: this.rate, at: now };
+    bucket.tokens = Math.min(this.rate, bucket.tokens + ((now - bucket.at) / 1000) * this.rate);
+    bucket.at = now;
+    this.buckets.set(acquirerId, bucket);
+    if (bucket.tokens < n) return false;
+    bucket.tokens -= n;
+    return true;
+  }
+}
+
+/** What is wrong with one record, in the order the checks must run (bounds first: they keep the rest cheap), or the record. */
+function checkRecord(route: Route, type: Parameters<typeof fromJsonForm>[0], item: unknown, context: { now: number; maxAheadMs: number }):
+  { ok: true; record: Record<string, unknown> } | { ok: false; code: ErrorCode; fieldErrors: FieldError[]; messageOf: (shown: FieldError[]) => string } {
+  const invalid = (shown: FieldError[]) => `not a valid ${route.recordName}: ${summariseFieldErrors(shown)}`;
+  // Every text is bounded before any check reads it: a megabyte in one field must not hold the event loop.
+  const oversized = oversizedText(item);
+  if (oversized !== undefined) return { ok: false, code: 'POSGUARD_ERR_INGEST_INVALID', fieldErrors: [oversized], messageOf: invalid };
+  const pan = findClearPan(item);
+  if (pan !== undefined) {
+    return { ok: false, code: 'POSGUARD_ERR_INGEST_CLEAR_PAN', fieldErrors: [{ path: pan, message: 'looks like a clear card number; send the token' }], messageOf: () => `a clear card number was sent in ${pan}` };
+  }
+  const parsed = fromJsonForm<Record<string, unknown>>(type, item);
+  if (!parsed.ok) return { ok: false, code: 'POSGUARD_ERR_INGEST_INVALID', fieldErrors: parsed.errors, messageOf: invalid };
+  const meaning = recordErrors(route.kind, parsed.value, context);
+  if (meaning.length > 0) {
+    return { ok: false, code: 'POSGUARD_ERR_INGEST_INVALID', fieldErrors: meaning, messageOf: (shown) => `not a meaningful ${route.recordName}: ${summariseFieldErrors(shown)}` };
+  }
+  return { ok: true, record: parsed.value };
+}
+
 /** Why a profile reaches into a merchant or terminal another acquirer registered, if it does: it changes one, or places a terminal under another's merchant. */
 function othersReference(owners: ProfileOwners, kind: RecordKind, item: Record<string, unknown>, acquirerId: string): string | undefined {
   const foreign = (of: ProfileKind, id: unknown) => {
@@ -121,24 +222,13 @@ export function buildIngestApp(deps: IngestDeps) {
 
   const recent = new RecentIds(1_000_000);
   const rate = deps.ratePerAcquirer ?? 20_000;
-  const buckets = new Map<string, { tokens: number; at: number }>();
+  const tokens = new TokenBuckets(rate);
   const maxInFlight = deps.maxInFlight ?? 50_000;
   let inFlight = 0;
   const produced = deps.metrics.get('posguard_records_produced_total');
   const deadLettered = deps.metrics.get('posguard_dead_letters_total');
 
   const keys = new KeyChecker(() => deps.apiKeys, deps.failureBrake);
-
-  function takeTokens(acquirerId: string, n: number): boolean {
-    const now = Date.now();
-    const bucket = buckets.get(acquirerId) ?? { tokens: rate, at: now };
-    bucket.tokens = Math.min(rate, bucket.tokens + ((now - bucket.at) / 1000) * rate);
-    bucket.at = now;
-    buckets.set(acquirerId, bucket);
-    if (bucket.tokens < n) return false;
-    bucket.tokens -= n;
-    return true;
-  }
 
   app.get('/docs', async () => openApiDocument(deps.catalog, routes));
 
@@ -162,30 +252,14 @@ export function buildIngestApp(deps: IngestDeps) {
       if (items.length === 0 || body === undefined || body === null) return problem(reply, 'POSGUARD_ERR_INGEST_INVALID', 'the body must be one record or a non-empty array of records');
       // Records are a few levels deep; a body nested thousands deep would overflow the stack of every check below.
       if (deeperThan(body, maxDepth)) return problem(reply, 'POSGUARD_ERR_INGEST_INVALID', `the body is nested deeper than ${maxDepth} levels; records are not`);
-      // A key speaks for its acquirer only: a request naming another one is refused whole, nothing written.
-      const foreign = items.flatMap((item, index) => {
-        const named = isObject(item) ? item.acquirerId : undefined;
-        return typeof named === 'string' && named !== acquirerId ? [index] : [];
-      });
-      if (foreign.length > 0) {
-        return problem(reply, 'POSGUARD_ERR_INGEST_WRONG_ACQUIRER',
-          `this API key belongs to acquirer ${acquirerId}; records ${listed(foreign)} name another acquirer`, { indexes: foreign });
-      }
-      // Terminal profiles from before they carried an acquirer, and outcomes, are the key's when they name none.
-      if (route.kind === 'terminal' || route.kind === 'outcome') items = items.map((item) => (isObject(item) && (item.acquirerId === undefined || item.acquirerId === null) ? { ...item, acquirerId } : item));
-      const borrowed = items.flatMap((item, index) => {
-        const reason = isObject(item) ? othersReference(deps.profileOwners, route.kind, item, acquirerId) : undefined;
-        return reason === undefined ? [] : [{ index, reason }];
-      });
-      if (borrowed.length > 0) {
-        return problem(reply, 'POSGUARD_ERR_PROFILE_OF_ANOTHER_ACQUIRER',
-          `records ${listed(borrowed.map((b) => b.index))} ${borrowed[0]!.reason}; this API key belongs to acquirer ${acquirerId}`, { indexes: borrowed.map((b) => b.index) });
-      }
+      const owned = ownedItems(deps.profileOwners, route.kind, items, acquirerId);
+      if ('refusal' in owned) return problem(reply, owned.refusal.code, owned.refusal.message, { indexes: owned.refusal.indexes });
+      items = owned.items;
       // More than a second's worth would wait for tokens forever: say so, with the limit.
       if (items.length > rate) {
         return problem(reply, 'POSGUARD_ERR_INGEST_BATCH_TOO_LARGE', `${items.length} records in one request; an acquirer may send at most ${rate} a second (POSGUARD_INGEST_RATE_PER_ACQUIRER): split the batch`, { limit: rate });
       }
-      if (!takeTokens(acquirerId, items.length)) {
+      if (!tokens.take(acquirerId, items.length)) {
         reply.header('retry-after', '1');
         return problem(reply, 'POSGUARD_ERR_INGEST_RATE_LIMITED', `acquirer ${acquirerId} is over its rate of ${rate} records per second`);
       }
@@ -198,27 +272,15 @@ export function buildIngestApp(deps: IngestDeps) {
       const accepted: OutgoingRecord[] = [];
       const claimed: (MerchantProfile | TerminalProfile)[] = [];
       const dead: OutgoingRecord[] = [];
-      const results: { index: number; id: string | null; status: 'accepted' | 'duplicate' | 'rejected'; error?: string; fieldErrors?: FieldError[] }[] = [];
-      /** Answers the record as rejected and keeps it, PANs masked, in the dead-letter topic. */
-      // Rejections have no source position: each is identified by the request and its index in it.
+      const results: RecordResult[] = [];
       const requestId = randomUUID();
       let rejections = 0;
+      // Answers the record as rejected and keeps it, PANs masked, in the dead-letter topic.
       const reject = (index: number, idText: string | null, code: ErrorCode, allFieldErrors: FieldError[], messageOf: (shown: FieldError[]) => string, item: unknown) => {
-        // A record wrong in every field would otherwise carry a dozen errors into its answer and its letter.
-        // Field errors quote values (`got 4111111111111111`): masked for the answer as for the letter.
-        const fieldErrors = (allFieldErrors.length <= maxFieldErrors ? allFieldErrors
-          : [...allFieldErrors.slice(0, maxFieldErrors), { path: '(record)', message: `and ${allFieldErrors.length - maxFieldErrors} more fields are wrong` }])
-          .map((e) => ({ path: maskPansInText(e.path), message: maskPansInText(e.message) }));
+        const { fieldErrors, letter } = rejection(deps.serdes, `${requestId}/${index}`, idText, code, allFieldErrors, messageOf, item);
         // The answer details the first rejections; every one is detailed in its dead letter.
         results.push(++rejections <= detailedRejections ? { index, id: idText, status: 'rejected', error: code, fieldErrors } : { index, id: idText, status: 'rejected', error: code });
-        // Cut before masking, so that the masking's work is bounded too (a cut never leaves part of a card number).
-        const letter: DeadLetter = keptLetter({
-          service: 'ingest', sourceTopic: null, sourcePartition: null, sourceOffset: null,
-          originalKey: Buffer.from(idText ?? ''), originalValue: Buffer.from(JSON.stringify(maskClearPans(cutTexts(item))) ?? ''),
-          errorCode: code, errorMessage: messageOf(fieldErrors), fieldErrors, failedAt: Date.now(), letterId: `${requestId}/${index}`,
-        });
-        // Keyed by its id, or its letter id: records without one spread over the partitions.
-        dead.push({ key: idText === null ? Buffer.from(letter.letterId!) : deadLetterKey(Buffer.from(idText)), value: deps.serdes.forTopic(topics.deadLetters).encode(letter) });
+        dead.push(letter);
         deadLettered.inc({ service: 'ingest', topic: route.topic, code });
       };
       for (const [index, item] of items.entries()) {
@@ -227,27 +289,12 @@ export function buildIngestApp(deps: IngestDeps) {
         const id = isObject(item) ? item[route.idField] : undefined;
         // The id as answered and kept: cut and masked (a client may send a card number, or a megabyte, as its id).
         const idText = typeof id === 'string' ? maskPansInText(cutText(id, maxIdLength)) : null;
-        // Every text is bounded before any check reads it: a megabyte in one field must not hold the event loop.
-        const oversized = oversizedText(item);
-        if (oversized !== undefined) {
-          reject(index, idText, 'POSGUARD_ERR_INGEST_INVALID', [oversized], (shown) => `not a valid ${route.recordName}: ${summariseFieldErrors(shown)}`, item);
+        const checked = checkRecord(route, serde.type, item, { now: Date.now(), maxAheadMs: deps.eventTimeMaxAheadMs ?? 300_000 });
+        if (!checked.ok) {
+          reject(index, idText, checked.code, checked.fieldErrors, checked.messageOf, item);
           continue;
         }
-        const pan = findClearPan(item);
-        const parsed = pan === undefined ? fromJsonForm<Record<string, unknown>>(serde.type, item) : undefined;
-        if (pan !== undefined || parsed === undefined || !parsed.ok) {
-          const code: ErrorCode = pan !== undefined ? 'POSGUARD_ERR_INGEST_CLEAR_PAN' : 'POSGUARD_ERR_INGEST_INVALID';
-          const fieldErrors = pan !== undefined ? [{ path: pan, message: 'looks like a clear card number; send the token' }] : parsed!.ok ? [] : parsed!.errors;
-          const message = pan !== undefined ? () => `a clear card number was sent in ${pan}` : (shown: FieldError[]) => `not a valid ${route.recordName}: ${summariseFieldErrors(shown)}`;
-          reject(index, idText, code, fieldErrors, message, item);
-          continue;
-        }
-        const record = parsed.value;
-        const meaning = recordErrors(route.kind, record, { now: Date.now(), maxAheadMs: deps.eventTimeMaxAheadMs ?? 300_000 });
-        if (meaning.length > 0) {
-          reject(index, idText, 'POSGUARD_ERR_INGEST_INVALID', meaning, (shown) => `not a meaningful ${route.recordName}: ${summariseFieldErrors(shown)}`, item);
-          continue;
-        }
+        const record = checked.record;
         const recordId = String(record[route.idField]);
         // Per acquirer: another acquirer's record with the same id must not turn this one into a "duplicate".
         if (route.idField !== route.keyField && !recent.add(`${route.topic}:${acquirerId}:${recordId}`)) {
@@ -277,15 +324,7 @@ export function buildIngestApp(deps: IngestDeps) {
       produced.inc({ service: 'ingest', topic: route.topic }, accepted.length);
       // Written, so owned: this instance refuses another acquirer's change before its feed reads these back.
       for (const profile of claimed) deps.profileOwners.claim(profileKind!, profile);
-      const rejected = results.filter((r) => r.status === 'rejected').length;
-      const summary = { accepted: results.filter((r) => r.status === 'accepted').length, duplicates: results.filter((r) => r.status === 'duplicate').length, rejected };
-      // A single invalid record is a 400; a batch with some invalid records is still a 202 for the rest.
-      if (rejected === items.length) {
-        reply.code(400);
-        return { error: results[0]!.error, message: 'no record was accepted', ...summary, results };
-      }
-      reply.code(202);
-      return { ...summary, results };
+      return answer(reply, results);
     });
   }
   return app;
