@@ -15,6 +15,7 @@ import type { StreamRecord } from '../../services/generator/stream.ts';
 import { waitForDrain } from '../../services/pipeline/drain.ts';
 import { startPipeline } from '../../services/pipeline/pipeline.ts';
 import { connectPlatform } from '../../services/pipeline/platform.ts';
+import { expect } from 'vitest';
 import { waitFor } from './wait.ts';
 
 /** The ids of the alerts an embedded run of `records` publishes, sorted: the reference the Kafka runs must equal. */
@@ -51,4 +52,19 @@ export async function readTopic<T>(kafka: Transport, serdes: Serdes, topic: stri
   }, 60_000);
   await consumer.disconnect();
   return values;
+}
+
+/** A Kafka run's alerts are the embedded run's: more than a handful, none twice, none missing. */
+export function expectTheEmbeddedAlerts(alerts: readonly FraudAlert[], embeddedAlertIds: readonly string[]): void {
+  const ids = alerts.map((a) => a.alertId);
+  expect(ids.length).toBeGreaterThan(5);
+  expect(new Set(ids).size).toBe(ids.length);
+  expect([...ids].sort()).toEqual(embeddedAlertIds);
+}
+
+/** Every authorisation produced reached auth.enriched.v1 exactly once, and no stage took an input late. */
+export function expectEachEnrichedOnce(enrichedEventIds: readonly string[], authorisations: number, lateInputs: number): void {
+  expect(enrichedEventIds.length).toBe(authorisations);
+  expect(new Set(enrichedEventIds).size).toBe(enrichedEventIds.length);
+  expect(lateInputs).toBe(0);
 }
