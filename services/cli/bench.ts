@@ -21,11 +21,11 @@ import { fmt } from '../detectors/kernel/alert.ts';
 import { thresholdsFromEnv, type Thresholds } from '../detectors/thresholds.ts';
 import { produceStream } from '../generator/acquirer.ts';
 import { generateStream, type GeneratedStream } from '../generator/stream.ts';
-import { detectorGroupId, runDetectors } from '../detectors/service.ts';
-import { pipelineGroups, totalLag, upstreamCaughtUp, waitForDrain } from '../pipeline/drain.ts';
+import { runDetectors } from '../detectors/service.ts';
+import { totalLag, upstreamCaughtUp, waitForDrain } from '../pipeline/drain.ts';
 import { deletePipelineState } from '../pipeline/reset.ts';
 import { ensureTopics } from '../core/service/topology.ts';
-import { SINK_GROUP } from '../sink/service.ts';
+import { consumerGroups, groupOf } from '../topology/topology.ts';
 import { snapshotIntervalOf, startPipeline } from '../pipeline/pipeline.ts';
 import { connectPlatform } from '../pipeline/platform.ts';
 import { scoreAlerts, type FamilyScore } from '../quality/score.ts';
@@ -166,7 +166,7 @@ async function benchRestart(stream: GeneratedStream, config: PosguardConfig, thr
   const producer = await platform.transport.producer();
   if (outcome !== undefined) await produceStream([outcome], producer, platform.serdes);
   await producer.disconnect();
-  const group = detectorGroupId('card');
+  const group = groupOf('card');
   for (;;) {
     if (stage!.ready() && (await totalLag(platform.transport, [group])) === 0) break;
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -227,7 +227,7 @@ async function benchScaledOut(stream: GeneratedStream, config: PosguardConfig, i
     const started = performance.now();
     for (let i = 0; i < stream.records.length; i += 2000) await produceStream(stream.records.slice(i, i + 2000), producer, platform.serdes);
     await producer.disconnect();
-    const groups = Object.keys(pipelineGroups).filter((g) => g !== SINK_GROUP);
+    const groups = Object.keys(consumerGroups).filter((g) => g !== groupOf('sink'));
     let drainedAt: number | undefined;
     while (drainedAt === undefined || performance.now() - drainedAt < 4 * config.partitionIdleMs + 1000) {
       if ((await totalLag(platform.transport, groups)) > 0) drainedAt = undefined;

@@ -18,7 +18,7 @@ import { waitForDrain } from '../pipeline/drain.ts';
 import { startPipeline } from '../pipeline/pipeline.ts';
 import { connectPlatform } from '../pipeline/platform.ts';
 import { scoreAlerts } from '../quality/score.ts';
-import { tableOfTopic } from '../sink/rows.ts';
+import { tableOfTopic } from '../topology/topology.ts';
 import { generatorFlags, generatorOptionsFrom } from './arguments.ts';
 import type { Command } from './main.ts';
 

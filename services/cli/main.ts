@@ -13,6 +13,7 @@ import { migrateCommand } from './migrate.ts';
 import { queryCommand } from './query.ts';
 import { replayCommand } from './replay.ts';
 import { runCommand } from './run.ts';
+import { topologyCommand } from './topology.ts';
 
 export interface Command {
   readonly summary: string;
@@ -29,6 +30,7 @@ const commands: Record<string, Command> = {
   query: queryCommand,
   migrate: migrateCommand,
   bench: benchCommand,
+  topology: topologyCommand,
 };
 
 function help(): string {

@@ -24,11 +24,13 @@ import { upstreamCaughtUp } from '../pipeline/drain.ts';
 import { snapshotIntervalOf } from '../pipeline/pipeline.ts';
 import { connectPlatform } from '../pipeline/platform.ts';
 import { runSink } from '../sink/service.ts';
+import { topology, type ServiceName } from '../topology/topology.ts';
 import type { Command } from './main.ts';
 import { UsageError } from './arguments.ts';
 
-const services = ['ingest', 'enricher', 'detectors', 'sink'] as const;
-type Service = (typeof services)[number];
+// Ingest is the door in front of the topology; the rest run its stages.
+const services: readonly Service[] = ['ingest', ...new Set(topology.map((s) => s.service))];
+type Service = 'ingest' | ServiceName;
 
 /** Resolves when SIGTERM or SIGINT arrives; `signalled` says whether one has. */
 function stopSignal(logger: Logger, name: string) {

@@ -4,6 +4,7 @@
  * (re)assignment. The repartition topics carry Avro (DetectorInput, ClusterInput).
  */
 import { internalTopics, topics } from '../core/codec/topics.ts';
+import { declared, groupOf, markedOutputsOf, markerWritersOf, stagesOf, type StageName } from '../topology/topology.ts';
 import type { CardOutcome, EnrichedAuthorisation, FraudAlert } from '../core/records.ts';
 import { keyPartitioner } from '../core/transport/key-partition.ts';
 import { admitRecord } from '../core/record-admission.ts';
@@ -108,21 +109,20 @@ interface Drainable {
   readonly watermark: number;
 }
 
-/** How one detector stage reads its topics and which repartition topics it feeds. */
+/** How one detector stage feeds its processor (what it reads and writes is in the topology). */
 interface DetectorStageSpec<P extends Drainable> {
   readonly name: DetectorStage;
-  readonly inputTopics: readonly string[];
   create(): P;
   /** Feeds one decoded record of partition `partition` of `topic` (the source of its event time). */
   accept(p: P, topic: string, value: unknown, key: string, partition: number): void;
-  /**
-   * The upstream tasks writing each partition of an input topic: they send watermark markers, and
-   * each is a source of event time of its own. None for a topic with one writer per partition.
-   */
-  readonly writers?: readonly string[];
-  /** The repartition topics this stage writes, with their partition counts, and how a marker is written to them. */
-  readonly feeds?: readonly { readonly topic: string; readonly partitions: number; readonly marker: (m: WatermarkMarker) => unknown }[];
 }
+
+/** How a watermark marker is written to each repartition topic. */
+const markerOf: Readonly<Record<string, (m: WatermarkMarker) => unknown>> = {
+  [internalTopics.byTerminal]: detectorInputMarker,
+  [internalTopics.byMerchant]: detectorInputMarker,
+  [internalTopics.clusters]: clusterInputMarker,
+};
 
 /** An input's source of event time: its partition, or, where several upstream tasks write the partition, partition and writer. */
 const sourceOf = (topic: string, partition: number, writer?: string) => writer === undefined ? `${topic}:${partition}` : `${topic}:${partition}:${writer}`;
@@ -133,13 +133,19 @@ const sourceOf = (topic: string, partition: number, writer?: string) => writer =
  * the repartition topics it feeds, so that downstream tasks know how far each writer has gone
  * (several upstream tasks, on any instances, interleave in one partition).
  */
-function taskOf<P extends Drainable>(spec: DetectorStageSpec<P>, partition: number): TaskProcessor {
+function taskOf<P extends Drainable>(spec: DetectorStageSpec<P>, partition: number, partitions: number): TaskProcessor {
   let processor = spec.create();
+  // The upstream tasks writing each partition of an input send watermark markers, and each is a
+  // source of event time of its own; a topic with one writer per partition is one source.
+  const writers = new Map(declared(spec.name).inputs.map((topic) => [topic as string, markerWritersOf(topic, partitions)]));
+  const feeds = markedOutputsOf(spec.name, partitions);
   let marked = Number.NEGATIVE_INFINITY;
   const out = emptyOutput();
   const writer = `${spec.name}:${partition}`;
-  const sources = (topic: string) => spec.writers === undefined
-    ? [sourceOf(topic, partition)] : spec.writers.map((w) => sourceOf(topic, partition, w));
+  const sources = (topic: string) => {
+    const of = writers.get(topic) ?? [];
+    return of.length === 0 ? [sourceOf(topic, partition)] : of.map((w) => sourceOf(topic, partition, w));
+  };
   return {
     accept(topic, value, key) {
       spec.accept(processor, topic, value, key, partition);
@@ -151,10 +157,10 @@ function taskOf<P extends Drainable>(spec: DetectorStageSpec<P>, partition: numb
       processor.drain(out);
       emitOutput(out, emit);
       const time = processor.watermark;
-      if (spec.feeds === undefined || time <= marked) return;
+      if (feeds.length === 0 || time <= marked) return;
       marked = time;
-      for (const feed of spec.feeds) {
-        const record = feed.marker({ writer, time });
+      for (const feed of feeds) {
+        const record = markerOf[feed.topic]!({ writer, time });
         for (let q = 0; q < feed.partitions; q++) emit(feed.topic, writer, record, time, q);
       }
     },
@@ -174,12 +180,8 @@ function taskOf<P extends Drainable>(spec: DetectorStageSpec<P>, partition: numb
   };
 }
 
-export const detectorStages = ['card', 'terminal', 'merchant', 'arbiter'] as const;
-export type DetectorStage = (typeof detectorStages)[number];
-
-export const detectorGroupId = (stage: DetectorStage) => `posguard.detectors.${stage}`;
-
-const tasksOf = (stage: DetectorStage, partitions: number) => Array.from({ length: partitions }, (_, p) => `${stage}:${p}`);
+export type DetectorStage = Extract<StageName, 'card' | 'terminal' | 'merchant' | 'arbiter'>;
+export const detectorStages = stagesOf('detectors').map((s) => s.name as DetectorStage);
 
 /** A repartitioned input: a data record goes to the queue, a marker moves its writer's source. */
 function acceptRepartitioned<P extends Drainable>(p: P, topic: string, partition: number, marker: WatermarkMarker | null, push: () => void): void {
@@ -187,40 +189,34 @@ function acceptRepartitioned<P extends Drainable>(p: P, topic: string, partition
   else p.mark(sourceOf(topic, partition, marker.writer), marker.time);
 }
 
-function detectorStage(stage: DetectorStage, thresholds: Thresholds, partitions: number): StageProcessor {
+function detectorStage(name: DetectorStage, thresholds: Thresholds, partitions: number): StageProcessor {
   const spec = ((): DetectorStageSpec<Drainable> => {
-    switch (stage) {
+    switch (name) {
       case 'card':
         return {
-          name: stage, inputTopics: [topics.enrichedAuthorisations, topics.cardOutcomes],
+          name,
           create: () => new CardProcessor(thresholds, keyPartitioner(partitions)),
           accept: (p, topic, value, _key, partition) => {
             // Outcomes come straight from issuers and acquirers; enriched authorisations passed the enricher's door.
             if (topic === topics.cardOutcomes) admitRecord('outcome', value, topic);
             (p as CardProcessor).push(topic === topics.cardOutcomes ? outcomeInput(value as CardOutcome) : authorisationInput(value as EnrichedAuthorisation), sourceOf(topic, partition));
           },
-          feeds: [
-            { topic: internalTopics.byTerminal, partitions, marker: detectorInputMarker },
-            { topic: internalTopics.byMerchant, partitions, marker: detectorInputMarker },
-          ],
         };
       case 'terminal':
       case 'merchant': {
-        const topic = stage === 'terminal' ? internalTopics.byTerminal : internalTopics.byMerchant;
         return {
-          name: stage, inputTopics: [topic], writers: tasksOf('card', partitions),
-          create: () => stage === 'terminal' ? new TerminalProcessor(thresholds) : new MerchantProcessor(thresholds),
+          name,
+          create: () => name === 'terminal' ? new TerminalProcessor(thresholds) : new MerchantProcessor(thresholds),
           accept: (p, t, value, key, partition) => {
             const record = value as DetectorInputRecord;
             acceptRepartitioned(p, t, partition, record.kind === 'WATERMARK' ? record.watermark : null,
               () => (p as TerminalProcessor | MerchantProcessor).push(stageInputOf(record, key)));
           },
-          ...(stage === 'merchant' ? { feeds: [{ topic: internalTopics.clusters, partitions: 1, marker: clusterInputMarker }] } : {}),
         };
       }
       case 'arbiter':
         return {
-          name: stage, inputTopics: [internalTopics.clusters], writers: tasksOf('merchant', partitions),
+          name,
           create: () => new ArbiterProcessor(thresholds),
           accept: (p, t, value, _key, partition) => {
             const record = value as ClusterInputRecord;
@@ -230,7 +226,7 @@ function detectorStage(stage: DetectorStage, thresholds: Thresholds, partitions:
         };
     }
   })();
-  return { inputTopics: spec.inputTopics, stateful: true, stateVersion: detectorStateVersion, task: (partition) => taskOf(spec, partition) };
+  return { inputTopics: declared(name).inputs, stateful: true, stateVersion: detectorStateVersion, task: (partition) => taskOf(spec, partition, partitions) };
 }
 
 /**
@@ -242,12 +238,12 @@ export async function runDetectors(deps: Omit<StageRunnerDeps, 'groupId' | 'tran
   thresholds: Thresholds; partitions: number; upstreamCaughtUp: (topic: string) => Promise<boolean>;
 }, stages: readonly DetectorStage[] = detectorStages): Promise<RunningStage[]> {
   const running: RunningStage[] = [];
-  for (const stage of stages) {
+  for (const name of stages) {
     running.push(await runStage({
       ...deps,
-      groupId: detectorGroupId(stage),
-      transactionalId: detectorGroupId(stage),
-    }, detectorStage(stage, deps.thresholds, deps.partitions)));
+      groupId: groupOf(name),
+      transactionalId: groupOf(name),
+    }, detectorStage(name, deps.thresholds, deps.partitions)));
   }
   return running;
 }

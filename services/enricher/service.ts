@@ -14,9 +14,9 @@ import { admitRecord } from '../core/record-admission.ts';
 import { runStage, type RunningStage, type StageProcessor } from '../core/service/stage-runner.ts';
 import { ProfileFeed } from '../core/service/profile-feed.ts';
 import type { Transport } from '../core/transport/port.ts';
+import { declared, groupOf } from '../topology/topology.ts';
 import { ProfileTables, enrich } from './enrich.ts';
 
-export const ENRICHER_GROUP = 'posguard.enricher';
 
 export async function runEnricher(deps: {
   transport: Transport; serdes: Serdes; logger: Logger; metrics: Metrics; instanceId: string;
@@ -30,7 +30,7 @@ export async function runEnricher(deps: {
   });
   await feed.start(`posguard.enricher.tables.${deps.instanceId}`);
   const processor: StageProcessor = {
-    inputTopics: [topics.authorisations],
+    inputTopics: declared('enricher').inputs,
     stateful: false,
     beforeBatch: () => feed.catchUp(),
     // Task p writes partition p of auth.enriched.v1 (same key, same partitioner): one writer per partition.
@@ -52,7 +52,7 @@ export async function runEnricher(deps: {
     },
   };
   const stage = await runStage({
-    service: 'enricher', groupId: ENRICHER_GROUP, transactionalId: ENRICHER_GROUP,
+    service: 'enricher', groupId: groupOf('enricher'), transactionalId: groupOf('enricher'),
     transport: deps.transport, serdes: deps.serdes, logger: deps.logger, metrics: deps.metrics,
   }, processor);
   return {

@@ -10,8 +10,9 @@ import type { RunningStage } from '../core/service/stage-runner.ts';
 import { runDetectors } from '../detectors/service.ts';
 import type { Thresholds } from '../detectors/thresholds.ts';
 import { runEnricher } from '../enricher/service.ts';
-import { SINK_GROUP, runSink, type RunningSink } from '../sink/service.ts';
-import { pipelineGroups, upstreamCaughtUp } from './drain.ts';
+import { runSink, type RunningSink } from '../sink/service.ts';
+import { consumerGroups, groupOf } from '../topology/topology.ts';
+import { upstreamCaughtUp } from './drain.ts';
 import type { Platform } from './platform.ts';
 
 export interface RunningPipeline {
@@ -46,7 +47,7 @@ export async function startPipeline(deps: {
   return {
     stages,
     sink,
-    groups: Object.keys(pipelineGroups).filter((g) => sink !== undefined || g !== SINK_GROUP),
+    groups: Object.keys(consumerGroups).filter((g) => sink !== undefined || g !== groupOf('sink')),
     async stop() {
       for (const stage of stages) await stage.stop();
       await sink?.stop();

@@ -8,8 +8,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { topicContracts } from '../core/codec/topics.ts';
 import { snapshotTopicOf } from '../core/service/state-snapshots.ts';
 import type { Transport } from '../core/transport/port.ts';
-import { detectorGroupId, detectorStages } from '../detectors/service.ts';
-import { pipelineGroups } from './drain.ts';
+import { consumerGroups, topology } from '../topology/topology.ts';
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -21,7 +20,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
 
 export async function deletePipelineState(transport: Transport, brokers: readonly string[]): Promise<void> {
   // The stages' snapshots too: they describe positions in the topics deleted here.
-  const owned = [...topicContracts.map((c) => c.topic), ...detectorStages.map((stage) => snapshotTopicOf(detectorGroupId(stage)))];
+  const owned = [...topicContracts.map((c) => c.topic), ...topology.filter((s) => s.state !== undefined).map((s) => snapshotTopicOf(s.group))];
   await transport.admin.deleteTopics(owned);
   // And the services' groups: Kafka may keep a group's committed offsets for a deleted topic, which
   // would point past the end of the new one.
@@ -31,7 +30,7 @@ export async function deletePipelineState(transport: Transport, brokers: readonl
     // A member killed earlier stays in its group until its session times out (30 s).
     await until("the services' groups deleted", async () => {
       const existing = new Set((await admin.listGroups()).groups.map((g) => g.groupId));
-      const groups = Object.keys(pipelineGroups).filter((g) => existing.has(g));
+      const groups = Object.keys(consumerGroups).filter((g) => existing.has(g));
       if (groups.length === 0) return true;
       await admin.deleteGroups(groups).catch(() => undefined);
       return false;

@@ -5,16 +5,6 @@
 import { topics } from '../core/codec/topics.ts';
 import type { DeadLetter, EnrichedAuthorisation, MerchantProfile, TerminalProfile } from '../core/records.ts';
 
-export const tableOfTopic: Readonly<Record<string, string>> = {
-  [topics.authorisations]: 'auth_events',
-  [topics.merchantProfiles]: 'merchants',
-  [topics.terminalProfiles]: 'terminals',
-  [topics.cardOutcomes]: 'card_outcomes',
-  [topics.enrichedAuthorisations]: 'enriched_auths',
-  [topics.fraudAlerts]: 'alerts',
-  [topics.deadLetters]: 'dead_letters',
-};
-
 export function rowOf(topic: string, value: unknown): Record<string, unknown> {
   switch (topic) {
     case topics.merchantProfiles: {

@@ -19,9 +19,8 @@ import type { MerchantProfile, TerminalProfile } from '../core/records.ts';
 import { deadLetterOf, keptLetter } from '../core/service/dead-letter.ts';
 import type { DeadLetter } from '../core/records.ts';
 import type { Producer, TopicPartitionOffset, Transport } from '../core/transport/port.ts';
-import { rowOf, tableOfTopic } from './rows.ts';
-
-export const SINK_GROUP = 'posguard.sink';
+import { declared, groupOf, tableOfTopic } from '../topology/topology.ts';
+import { rowOf } from './rows.ts';
 
 export interface SinkDeps {
   readonly transport: Transport;
@@ -70,7 +69,7 @@ export async function runSink(deps: SinkDeps): Promise<RunningSink> {
   let oldest = 0;
   let inserts = 0;
   const deadLetterProducer: Producer = await transport.producer();
-  const consumer = await transport.consumer({ groupId: SINK_GROUP, topics: Object.keys(tableOfTopic), maxBatchRecords: 5000 });
+  const consumer = await transport.consumer({ groupId: groupOf('sink'), topics: declared('sink').inputs, maxBatchRecords: 5000 });
 
   /** Whether ClickHouse refused the last insert: the sink is then not ready, whatever it consumes. */
   let refused = false;

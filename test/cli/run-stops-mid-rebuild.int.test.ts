@@ -15,11 +15,11 @@ import { createLogger } from '../../services/core/observability/logging.ts';
 import type { CardOutcome } from '../../services/core/records.ts';
 import { createKafkaTransport } from '../../services/core/transport/kafka/kafka-transport.ts';
 import type { Transport } from '../../services/core/transport/port.ts';
-import { detectorGroupId } from '../../services/detectors/service.ts';
 import { totalLag } from '../../services/pipeline/drain.ts';
 import { claimContractTopics } from '../support/contract-topics.ts';
 import { startService, stopService, type ServiceProcess } from '../support/service-process.ts';
 import { waitFor } from '../support/wait.ts';
+import { groupOf } from '../../services/topology/topology.ts';
 
 const { kafkaBrokers, schemaRegistryUrl } = inject('endpoints');
 const shutdownBoundMs = 10_000;
@@ -54,7 +54,7 @@ describe('a detectors process stopped during a rebuild', () => {
       }) }]);
     }
     await producer.disconnect();
-    await waitFor('the card stage to consume every outcome', async () => (await totalLag(kafka, [detectorGroupId('card')])) === 0, 300_000);
+    await waitFor('the card stage to consume every outcome', async () => (await totalLag(kafka, [groupOf('card')])) === 0, 300_000);
     expect(await stopService(first, 'SIGTERM')).toBe(0);
 
     // The restarted stage rebuilds from its whole input (snapshots off); a new outcome makes it start.

@@ -23,14 +23,14 @@ import { createLogger } from '../../services/core/observability/logging.ts';
 import type { EnrichedAuthorisation, FraudAlert } from '../../services/core/records.ts';
 import { createKafkaTransport } from '../../services/core/transport/kafka/kafka-transport.ts';
 import type { Transport } from '../../services/core/transport/port.ts';
-import { detectorGroupId, detectorStages } from '../../services/detectors/service.ts';
-import { ENRICHER_GROUP } from '../../services/enricher/service.ts';
+import { detectorStages } from '../../services/detectors/service.ts';
 import { produceStream } from '../../services/generator/acquirer.ts';
 import { defaultGeneratorOptions, generateStream } from '../../services/generator/stream.ts';
 import { totalLag } from '../../services/pipeline/drain.ts';
 import { expectEachEnrichedOnce, expectTheEmbeddedAlerts, readTopic, referenceAlertIds } from '../support/reference-run.ts';
 import { counter, freePort, endServices, startService, stopService, waitForQuietGroups, type ServiceProcess } from '../support/service-process.ts';
 import { waitFor } from '../support/wait.ts';
+import { groupOf } from '../../services/topology/topology.ts';
 
 const { schemaRegistryUrl } = inject('endpoints');
 const logger = createLogger({ level: 'error', name: 'broker-restart' });
@@ -40,7 +40,7 @@ const partitionIdleMs = 1000;
 const outageMs = { stopped: 20_000, killed: 40_000 };
 const ingestKey = 'acq-broker-restart-0123456789';
 const stream = generateStream({ ...defaultGeneratorOptions, seed: 8080, cards: 2000, merchants: 150, days: 20 });
-const groups = [ENRICHER_GROUP, ...detectorStages.map(detectorGroupId)];
+const groups = [groupOf('enricher'), ...detectorStages.map(groupOf)];
 let layout: StackLayout;
 let brokers = '';
 let kafka: Transport;
@@ -77,7 +77,7 @@ describe('broker outages under the running services', () => {
     let producer = await kafka.producer();
     const [third, twoThirds] = [Math.floor(stream.records.length / 3), Math.floor((2 * stream.records.length) / 3)];
     await produceStream(stream.records, producer, serdes, { filter: (_r, i) => i < third });
-    await waitFor('the detectors to be consuming', async () => (await totalLag(kafka, [detectorGroupId('card')])) < 5_000, 120_000);
+    await waitFor('the detectors to be consuming', async () => (await totalLag(kafka, [groupOf('card')])) < 5_000, 120_000);
 
     // The broker goes away mid-stream: first stopped while the services are idle, then killed under
     // a backlog they are still working through.
@@ -101,7 +101,7 @@ describe('broker outages under the running services', () => {
       producer = await kafka.producer();
       if (!kill) {
         await produceStream(stream.records, producer, serdes, { filter: (_r, i) => i >= third && i < twoThirds });
-        await waitFor('the detectors to be consuming again', async () => (await totalLag(kafka, [detectorGroupId('card')])) < 5_000, 300_000);
+        await waitFor('the detectors to be consuming again', async () => (await totalLag(kafka, [groupOf('card')])) < 5_000, 300_000);
       }
     }
     await producer.disconnect();

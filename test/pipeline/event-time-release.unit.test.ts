@@ -12,9 +12,9 @@ import type { FraudAlert } from '../../services/core/records.ts';
 import type { RunningStage } from '../../services/core/service/stage-runner.ts';
 import type { InProcessLog } from '../../services/core/transport/in-process/in-process-log.ts';
 import { keyPartitioner } from '../../services/core/transport/key-partition.ts';
-import { detectorGroupId, runDetectors } from '../../services/detectors/service.ts';
+import { runDetectors } from '../../services/detectors/service.ts';
 import { defaultThresholds } from '../../services/detectors/thresholds.ts';
-import { ENRICHER_GROUP, runEnricher } from '../../services/enricher/service.ts';
+import { runEnricher } from '../../services/enricher/service.ts';
 import { produceStream } from '../../services/generator/acquirer.ts';
 import type { StreamRecord } from '../../services/generator/stream.ts';
 import { totalLag, waitForDrain } from '../../services/pipeline/drain.ts';
@@ -23,6 +23,7 @@ import { connectPlatform, type Platform } from '../../services/pipeline/platform
 import type { SpecRecord } from '../detectors/specification.ts';
 import { DAY, MIN, T0, purchase, registry, tills } from '../detectors/world.ts';
 import { waitFor } from '../support/wait.ts';
+import { groupOf } from '../../services/topology/topology.ts';
 
 const partitionIdleMs = 100;
 const logger = createLogger({ level: 'silent', name: 'event-time-release' });
@@ -93,7 +94,7 @@ describe('event-time release in the detector stages', () => {
     await produceStream(records, await platform.transport.producer(), platform.serdes);
 
     // Everything consumed, and far longer than the idle time: still nothing released past the silence.
-    await waitFor('the card stage to consume its input', async () => (await totalLag(platform.transport, [ENRICHER_GROUP, detectorGroupId('card')])) === 0);
+    await waitFor('the card stage to consume its input', async () => (await totalLag(platform.transport, [groupOf('enricher'), groupOf('card')])) === 0);
     await new Promise((resolve) => setTimeout(resolve, 20 * partitionIdleMs));
     expect(alertsIn(platform)).toEqual([]);
     expect(stages[1]!.settled()).toBe(false);

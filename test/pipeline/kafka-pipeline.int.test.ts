@@ -30,12 +30,13 @@ import { createKafkaTransport } from '../../services/core/transport/kafka/kafka-
 import type { Transport } from '../../services/core/transport/port.ts';
 import { produceStream } from '../../services/generator/acquirer.ts';
 import { defaultGeneratorOptions, generateStream, timeOf, type GeneratedStream, type StreamRecord } from '../../services/generator/stream.ts';
-import { pipelineGroups, totalLag } from '../../services/pipeline/drain.ts';
+import { totalLag } from '../../services/pipeline/drain.ts';
 import { scoreAlerts } from '../../services/quality/score.ts';
 import { claimContractTopics } from '../support/contract-topics.ts';
 import { readTopic, referenceAlertIds } from '../support/reference-run.ts';
 import { counter, endServices, startService, stopService, waitForQuietGroups, type ServiceProcess } from '../support/service-process.ts';
 import { waitFor } from '../support/wait.ts';
+import { consumerGroups } from '../../services/topology/topology.ts';
 
 const { kafkaBrokers, schemaRegistryUrl } = inject('endpoints');
 // The malformed records are dead-lettered on purpose: their warnings would drown the test output.
@@ -187,7 +188,7 @@ describe('the pipeline over Kafka, as separate services', () => {
     await produceStream(stream.records, producer, serdes, { filter: (_r, i) => i >= crashAt + 20_000 && i < crashAt + 60_000 });
     // The other detectors instance is stopped under load (SIGTERM): it commits what it processed and
     // exits 0 within the shutdown bound (past it, the process exits 1), then comes back.
-    const lagAtStop = await totalLag(kafka, Object.keys(pipelineGroups));
+    const lagAtStop = await totalLag(kafka, Object.keys(consumerGroups));
     const stopAt = Date.now();
     expect(await stopService(detectorsB, 'SIGTERM'), 'detectors stopped under load').toBe(0);
     console.log(`[e2e] detectors instance b stopped by SIGTERM in ${Date.now() - stopAt} ms with ${lagAtStop} records of lag`);
@@ -201,7 +202,7 @@ describe('the pipeline over Kafka, as separate services', () => {
     sink = await startService(['sink'], instance('a'));
     services.push(sink);
 
-    await waitForQuietGroups(kafka, Object.keys(pipelineGroups), 6 * partitionIdleMs + 2000, Number(process.env.E2E_DRAIN_TIMEOUT_MS ?? 300_000));
+    await waitForQuietGroups(kafka, Object.keys(consumerGroups), 6 * partitionIdleMs + 2000, Number(process.env.E2E_DRAIN_TIMEOUT_MS ?? 300_000));
     for (const s of [detectorsA, detectorsB]) lateInputs += await counter(s, 'posguard_late_inputs_total');
     for (const s of [ingestA, ingestB, enricherA2, enricherB, detectorsA, detectorsB, sink]) expect(await stopService(s, 'SIGTERM'), s.name).toBe(0);
     detectorsOutput = services.filter((s) => s.name === 'detectors').map((s) => s.output.join('')).join('');

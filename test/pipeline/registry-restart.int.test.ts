@@ -19,14 +19,14 @@ import { createLogger } from '../../services/core/observability/logging.ts';
 import type { AuthorisationEvent, EnrichedAuthorisation, FraudAlert } from '../../services/core/records.ts';
 import { createKafkaTransport } from '../../services/core/transport/kafka/kafka-transport.ts';
 import type { Transport } from '../../services/core/transport/port.ts';
-import { detectorGroupId, detectorStages } from '../../services/detectors/service.ts';
-import { ENRICHER_GROUP } from '../../services/enricher/service.ts';
+import { detectorStages } from '../../services/detectors/service.ts';
 import { produceStream } from '../../services/generator/acquirer.ts';
 import { defaultGeneratorOptions, generateStream } from '../../services/generator/stream.ts';
 import { totalLag } from '../../services/pipeline/drain.ts';
 import { expectEachEnrichedOnce, expectTheEmbeddedAlerts, readTopic, referenceAlertIds } from '../support/reference-run.ts';
 import { counter, endServices, freePort, startService, stopService, waitForQuietGroups, type ServiceProcess } from '../support/service-process.ts';
 import { waitFor } from '../support/wait.ts';
+import { groupOf } from '../../services/topology/topology.ts';
 
 const logger = createLogger({ level: 'error', name: 'registry-restart' });
 const stateDir = mkdtempSync(join(tmpdir(), 'posguard-own-registry-'));
@@ -36,7 +36,7 @@ const outageMs = 20_000;
 /** The generator's acquirers, each with its ingest key. */
 const ingestKeys: Record<string, string> = { 'acq-eu-01': 'acq-01-registry-restart-key', 'acq-eu-02': 'acq-02-registry-restart-key', 'acq-eu-03': 'acq-03-registry-restart-key' };
 const stream = generateStream({ ...defaultGeneratorOptions, seed: 9090, cards: 1000, merchants: 80, days: 12 });
-const groups = [ENRICHER_GROUP, ...detectorStages.map(detectorGroupId)];
+const groups = [groupOf('enricher'), ...detectorStages.map(groupOf)];
 let layout: StackLayout;
 let kafka: Transport;
 let serdes: Serdes;
@@ -76,7 +76,7 @@ describe('a schema registry restart under the running services', () => {
     const producer = await kafka.producer();
     const [third, twoThirds] = [Math.floor(stream.records.length / 3), Math.floor((2 * stream.records.length) / 3)];
     await produceStream(stream.records, producer, serdes, { filter: (_r, i) => i < third });
-    await waitFor('the detectors to be consuming', async () => (await totalLag(kafka, [detectorGroupId('card')])) < 5_000, 120_000);
+    await waitFor('the detectors to be consuming', async () => (await totalLag(kafka, [groupOf('card')])) < 5_000, 120_000);
 
     await stackDown(layout, ['schema-registry'], { kill: true });
     // While it is away: the second third arrives through Kafka, and its authorisations' last hundred over HTTP.

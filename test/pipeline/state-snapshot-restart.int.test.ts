@@ -23,14 +23,14 @@ import { SnapshotStore, type SnapshotManifest } from '../../services/core/servic
 import { createKafkaTransport } from '../../services/core/transport/kafka/kafka-transport.ts';
 import type { Transport } from '../../services/core/transport/port.ts';
 import { detectorStateVersion } from '../../services/detectors/kernel/snapshot.ts';
-import { detectorGroupId, detectorStages } from '../../services/detectors/service.ts';
+import { detectorStages } from '../../services/detectors/service.ts';
 import { produceStream } from '../../services/generator/acquirer.ts';
 import { defaultGeneratorOptions, generateStream } from '../../services/generator/stream.ts';
-import { pipelineGroups } from '../../services/pipeline/drain.ts';
 import { claimContractTopics } from '../support/contract-topics.ts';
 import { readTopic, referenceAlertIds } from '../support/reference-run.ts';
 import { endServices, startService, stopService, waitForQuietGroups, type ServiceProcess } from '../support/service-process.ts';
 import { waitFor } from '../support/wait.ts';
+import { consumerGroups, groupOf } from '../../services/topology/topology.ts';
 
 const { kafkaBrokers, schemaRegistryUrl } = inject('endpoints');
 const logger = createLogger({ level: 'error', name: 'snapshot-test' });
@@ -42,7 +42,7 @@ const env = {
   POSGUARD_PARTITION_IDLE_MS: String(partitionIdleMs), POSGUARD_SNAPSHOT_INTERVAL_MS: '1000',
 };
 const stream = generateStream({ ...defaultGeneratorOptions, seed: 424242, cards: 3000, merchants: 200 });
-const detectorGroups = detectorStages.map(detectorGroupId);
+const detectorGroups = detectorStages.map(groupOf);
 const services: ServiceProcess[] = [];
 let kafka: Transport;
 let serdes: Serdes;
@@ -51,7 +51,7 @@ let releaseContractTopics = () => {};
 
 /** The newest snapshot manifest of each task of a stage (task p: partition p of its inputs). */
 async function newestManifests(group: string): Promise<SnapshotManifest[]> {
-  const tasks = (await kafka.admin.endOffsets(pipelineGroups[group]![0]!)).map((p) => `task-${p.partition}`);
+  const tasks = (await kafka.admin.endOffsets(consumerGroups[group]![0]!)).map((p) => `task-${p.partition}`);
   const store = new SnapshotStore(kafka, group, detectorStateVersion, logger);
   const { found } = await store.load(tasks, new AbortController().signal);
   await store.close();

@@ -19,8 +19,9 @@ import { createMetrics, type Metrics } from '../../services/core/observability/m
 import { produceStream } from '../../services/generator/acquirer.ts';
 import { defaultGeneratorOptions, generateStream } from '../../services/generator/stream.ts';
 import { connectPlatform, type Platform } from '../../services/pipeline/platform.ts';
-import { SINK_GROUP, runSink } from '../../services/sink/service.ts';
+import { runSink } from '../../services/sink/service.ts';
 import { waitFor } from '../support/wait.ts';
+import { groupOf } from '../../services/topology/topology.ts';
 
 const mountPoint = mkdtempSync(join(tmpdir(), 'posguard-sink-disk-'));
 const mounted = (() => {
@@ -83,7 +84,7 @@ describe.skipIf(!mounted)('the sink when its data directory is full', () => {
       const filled = fillTheDisk();
       await produceStream(stream.records, await platform!.transport.producer(), platform!.serdes);
       await waitFor('ClickHouse to refuse a few inserts', async () => (await failures(metrics)) >= 3, 60_000);
-      const whileFull = { ready: sink.ready(), committed: (await platform!.transport.admin.committedOffsets(SINK_GROUP, topics.authorisations)).reduce((n, c) => n + Math.max(0, c.offset), 0) };
+      const whileFull = { ready: sink.ready(), committed: (await platform!.transport.admin.committedOffsets(groupOf('sink'), topics.authorisations)).reduce((n, c) => n + Math.max(0, c.offset), 0) };
       rmSync(filler);
       await waitFor('every authorisation stored', async () => (await count('SELECT count() AS n FROM posguard.auth_events FINAL')) === stream.counts.authorisation, 120_000);
       await waitFor('the sink ready again', async () => sink.ready(), 60_000);

@@ -8,10 +8,11 @@ import { topics } from '../../services/core/codec/topics.ts';
 import { createMetrics, type Metrics } from '../../services/core/observability/metrics.ts';
 import type { StreamRecord } from '../../services/generator/stream.ts';
 import { produceStream } from '../../services/generator/acquirer.ts';
-import { SINK_GROUP, runSink } from '../../services/sink/service.ts';
+import { runSink } from '../../services/sink/service.ts';
 import { DAY, T0, outcome } from '../detectors/world.ts';
 import { embeddedSinkWorld } from '../support/embedded-sink.ts';
 import { waitFor } from '../support/wait.ts';
+import { groupOf } from '../../services/topology/topology.ts';
 
 const { logger, clickhouse, platform } = embeddedSinkWorld('sink-refused-insert');
 
@@ -26,7 +27,7 @@ async function storedOutcomes(): Promise<number> {
 }
 
 async function committedOutcomes(): Promise<number> {
-  const committed = await platform().transport.admin.committedOffsets(SINK_GROUP, topics.cardOutcomes);
+  const committed = await platform().transport.admin.committedOffsets(groupOf('sink'), topics.cardOutcomes);
   return committed.reduce((n, c) => n + Math.max(0, c.offset), 0);
 }
 
