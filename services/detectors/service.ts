@@ -8,7 +8,9 @@ import { declared, groupOf, markedOutputsOf, markerWritersOf, stagesOf, type Sta
 import type { CardOutcome, EnrichedAuthorisation, FraudAlert } from '../core/records.ts';
 import { keyPartitioner } from '../core/transport/key-partition.ts';
 import { admitRecord } from '../core/record-admission.ts';
-import { runStage, type Emit, type RunningStage, type StageProcessor, type StageRunnerDeps, type TaskProcessor } from '../core/service/stage-runner.ts';
+import type { StageRunnerDeps } from '../core/service/stage/context.ts';
+import type { Emit, StageProcessor, TaskProcessor } from '../core/service/stage/processor.ts';
+import { runStage, type RunningStage } from '../core/service/stage-runner.ts';
 import { authorisationInput, outcomeInput, type CompromiseNotice, type DisputeNotice } from './inputs.ts';
 import {
   ArbiterProcessor, CardProcessor, MerchantProcessor, TerminalProcessor, candidateInput, emptyOutput, statisticInput,

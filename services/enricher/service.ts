@@ -11,7 +11,8 @@ import type { AuthorisationEvent, MerchantProfile, TerminalProfile } from '../co
 import type { Logger } from '../core/observability/logging.ts';
 import type { Metrics } from '../core/observability/metrics.ts';
 import { admitRecord } from '../core/record-admission.ts';
-import { runStage, type RunningStage, type StageProcessor } from '../core/service/stage-runner.ts';
+import type { StageProcessor } from '../core/service/stage/processor.ts';
+import { runStage, type RunningStage } from '../core/service/stage-runner.ts';
 import { ProfileFeed } from '../core/service/profile-feed.ts';
 import type { Transport } from '../core/transport/port.ts';
 import { declared, groupOf } from '../topology/topology.ts';

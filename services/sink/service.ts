@@ -16,7 +16,8 @@ import { refuseClearPans } from '../core/pan.ts';
 import { admitRecord } from '../core/record-admission.ts';
 import { admitProfile, ProfileOwners, profileIdOf, profileKindOf, type ProfileKind } from '../core/profile-ownership.ts';
 import type { MerchantProfile, TerminalProfile } from '../core/records.ts';
-import { deadLetterOf, keptLetter } from '../core/service/dead-letter.ts';
+import { keptLetter } from '../core/service/dead-letter.ts';
+import { decodeBatch } from '../core/service/stage/decode-batch.ts';
 import type { DeadLetter } from '../core/records.ts';
 import type { Producer, TopicPartitionOffset, Transport } from '../core/transport/port.ts';
 import { declared, groupOf, tableOfTopic } from '../topology/topology.ts';
@@ -52,7 +53,6 @@ export async function runSink(deps: SinkDeps): Promise<RunningSink> {
   const { transport, serdes, clickhouse, database, logger, metrics } = deps;
   const service = 'sink';
   const consumed = metrics.get('posguard_records_consumed_total');
-  const deadLettered = metrics.get('posguard_dead_letters_total');
   const batchSeconds = metrics.get('posguard_batch_duration_seconds');
   const lag = metrics.get('posguard_consumer_lag_records');
   /**
@@ -167,25 +167,18 @@ export async function runSink(deps: SinkDeps): Promise<RunningSink> {
     const table = tableOfTopic[batch.topic]!;
     const list = rows.get(table) ?? [];
     rows.set(table, list);
-    const dead = [];
-    for (const record of batch.records) {
-      try {
-        if (record.value === null) continue; // compaction tombstone: nothing to store
-        let value = serde.decode(record.value);
-        // Profiles meet the enricher's rules, owners included; a dead letter is evidence and is kept,
-        // masked whoever wrote it; anything else produced to Kafka may hold a clear PAN.
-        if (profileKind !== undefined) admitProfile(owners, profileKind, batch.topic, value as MerchantProfile | TerminalProfile);
-        else if (batch.topic === topics.deadLetters) value = keptLetter(value as DeadLetter);
-        else if (batch.topic === topics.authorisations) admitRecord('authorisation', value, batch.topic, admission());
-        else if (batch.topic === topics.cardOutcomes) admitRecord('outcome', value, batch.topic);
-        else refuseClearPans(value, batch.topic);
-        list.push(rowOf(batch.topic, value));
-      } catch (error) {
-        const letter = deadLetterOf(service, record, error);
-        deadLettered.inc({ service, topic: batch.topic, code: letter.errorCode });
-        dead.push({ key: record.key === null ? null : letter.originalKey, value: serdes.forTopic(topics.deadLetters).encode(letter), timestamp: record.timestamp });
-      }
-    }
+    // A tombstone (compaction) has nothing to store.
+    const dead = await decodeBatch({ service, serdes, logger, metrics }, batch, (record) => record.value !== null, (decoded) => {
+      let value = decoded;
+      // Profiles meet the enricher's rules, owners included; a dead letter is evidence and is kept,
+      // masked whoever wrote it; anything else produced to Kafka may hold a clear PAN.
+      if (profileKind !== undefined) admitProfile(owners, profileKind, batch.topic, value as MerchantProfile | TerminalProfile);
+      else if (batch.topic === topics.deadLetters) value = keptLetter(value as DeadLetter);
+      else if (batch.topic === topics.authorisations) admitRecord('authorisation', value, batch.topic, admission());
+      else if (batch.topic === topics.cardOutcomes) admitRecord('outcome', value, batch.topic);
+      else refuseClearPans(value, batch.topic);
+      list.push(rowOf(batch.topic, value));
+    });
     // At-least-once like the rows: dead letters are keyed by source offset, so a resent one collapses.
     if (dead.length > 0) await deadLetterProducer.send([{ topic: topics.deadLetters, records: dead }]);
     if (buffered === 0) oldest = Date.now();
