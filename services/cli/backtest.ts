@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../core/config/config.ts';
 import { loadSchemaCatalog } from '../core/codec/schema-catalog.ts';
 import type { FraudAlert } from '../core/records.ts';
 import { ConfirmedFraud, compareAlerts, scoreBacktest, type AlertChanges, type BacktestScore } from '../backtest/score.ts';
-import { thresholdsFromEnv, thresholdsWithOverrides, type Thresholds } from '../detectors/thresholds.ts';
+import { thresholdsWithOverrides, type Thresholds } from '../detectors/thresholds.ts';
+import { loadSettings } from '../pipeline/settings.ts';
 import { ReplayPipeline } from '../replay/replay-pipeline.ts';
 import { readRecordedStream, readReport } from '../replay/recorded-stream.ts';
 import { UsageError, positiveInteger, recordedStreamFlags, recordedStreamOptionsFrom, recordedStreamUsage } from './arguments.ts';
@@ -27,8 +27,9 @@ export const backtestCommand: Command = {
     });
     const options = recordedStreamOptionsFrom(values);
     const outcomeDelayDays = positiveInteger('--outcome-delay-days', values['outcome-delay-days'], 7);
+    const settings = loadSettings();
     const runs: { name: string; thresholds: Thresholds; alerts: FraudAlert[]; pipeline?: ReplayPipeline }[] = [
-      { name: 'current thresholds', thresholds: thresholdsFromEnv(process.env), alerts: [] },
+      { name: 'current thresholds', thresholds: settings.thresholds, alerts: [] },
     ];
     if (values.compare !== undefined) {
       let overrides: unknown;
@@ -39,7 +40,7 @@ export const backtestCommand: Command = {
       }
       runs.push({ name: values.compare, thresholds: thresholdsWithOverrides(process.env, overrides, values.compare), alerts: [] });
     }
-    const partitions = loadConfig().partitions;
+    const { partitions } = settings.config;
     for (const r of runs) r.pipeline = new ReplayPipeline(r.thresholds, partitions, (alert) => r.alerts.push(alert));
     const fraud = new ConfirmedFraud();
     const started = Date.now();

@@ -13,12 +13,12 @@ import { loadSchemaCatalog } from '../core/codec/schema-catalog.ts';
 import { createInProcessSchemaRegistry } from '../core/codec/schema-registry.ts';
 import { registerSerdes } from '../core/codec/serde.ts';
 import { topics } from '../core/codec/topics.ts';
-import { loadConfig, type PosguardConfig } from '../core/config/config.ts';
+import type { PosguardConfig } from '../core/config/config.ts';
 import { createLogger } from '../core/observability/logging.ts';
 import { createMetrics } from '../core/observability/metrics.ts';
 import type { FraudAlert } from '../core/records.ts';
 import { fmt } from '../detectors/kernel/alert.ts';
-import { thresholdsFromEnv, type Thresholds } from '../detectors/thresholds.ts';
+import type { Thresholds } from '../detectors/thresholds.ts';
 import { produceStream } from '../generator/acquirer.ts';
 import { generateStream, type GeneratedStream } from '../generator/stream.ts';
 import { runDetectors } from '../detectors/service.ts';
@@ -28,6 +28,7 @@ import { ensureTopics } from '../core/service/topology.ts';
 import { consumerGroups, groupOf } from '../topology/topology.ts';
 import { snapshotIntervalOf, startPipeline } from '../pipeline/pipeline.ts';
 import { connectPlatform } from '../pipeline/platform.ts';
+import { loadSettings } from '../pipeline/settings.ts';
 import { scoreAlerts, type FamilyScore } from '../quality/score.ts';
 import { ReplayPipeline } from '../replay/replay-pipeline.ts';
 import { generatorFlags, generatorOptionsFrom, positiveInteger } from './arguments.ts';
@@ -323,8 +324,7 @@ export const benchCommand: Command = {
     const rate = positiveInteger('--rate', values.rate, 5000);
     // A bounded run ends once every stage has settled: a short idle time keeps that wait out of the figures.
     // Snapshots every 20 s, so that the Kafka run pays for some and leaves one for the restart.
-    const base = loadConfig({ POSGUARD_PARTITION_IDLE_MS: '250', POSGUARD_SNAPSHOT_INTERVAL_MS: '20000', ...process.env });
-    const thresholds = thresholdsFromEnv(process.env);
+    const { config: base, thresholds } = loadSettings({ POSGUARD_PARTITION_IDLE_MS: '250', POSGUARD_SNAPSHOT_INTERVAL_MS: '20000', ...process.env });
     if (values.seeds !== undefined) {
       benchSeeds(values.seeds.split(',').map((s) => positiveInteger('--seeds', s.trim(), 1)), options, thresholds, base.partitions);
       return 0;

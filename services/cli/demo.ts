@@ -4,19 +4,18 @@ import { connectClickHouse, type ClickHouseClient } from '../core/clickhouse/cli
 import { migrate } from '../core/clickhouse/migrations.ts';
 import { announceEngineOwner, engineOwner, serveReadOnlySql } from '../core/clickhouse/shared-engine.ts';
 import { topics } from '../core/codec/topics.ts';
-import { loadConfig } from '../core/config/config.ts';
 import { PosguardError } from '../core/errors.ts';
 import { buildServiceApp } from '../core/http/service-app.ts';
 import { createLogger } from '../core/observability/logging.ts';
 import { createMetrics } from '../core/observability/metrics.ts';
 import type { FraudAlert } from '../core/records.ts';
 import { fmt } from '../detectors/kernel/alert.ts';
-import { thresholdsFromEnv } from '../detectors/thresholds.ts';
 import { produceStream } from '../generator/acquirer.ts';
 import { generateStream } from '../generator/stream.ts';
 import { waitForDrain } from '../pipeline/drain.ts';
 import { startPipeline } from '../pipeline/pipeline.ts';
 import { connectPlatform } from '../pipeline/platform.ts';
+import { loadSettings } from '../pipeline/settings.ts';
 import { scoreAlerts } from '../quality/score.ts';
 import { tableOfTopic } from '../topology/topology.ts';
 import { generatorFlags, generatorOptionsFrom } from './arguments.ts';
@@ -38,12 +37,11 @@ export const demoCommand: Command = {
   async run(args) {
     const { values } = parseArgs({ args, options: generatorFlags });
     const options = generatorOptionsFrom(values);
-    const loaded = loadConfig();
+    // The summary reports dead letters; per-record warnings would interleave with the live output.
+    const { config: loaded, thresholds } = loadSettings({ LOG_LEVEL: 'error', ...process.env });
     // The demo is the embedded mode by definition: it needs nothing installed.
     const config = { ...loaded, runMode: 'embedded' as const, kafkaBrokers: [], clickhouseUrl: loaded.clickhouseUrl };
-    const thresholds = thresholdsFromEnv(process.env);
-    // The summary reports dead letters; per-record warnings would interleave with the live output.
-    const logger = createLogger({ level: process.env.LOG_LEVEL === undefined ? 'error' : config.logLevel, name: 'demo' });
+    const logger = createLogger({ level: config.logLevel, name: 'demo' });
     const metrics = createMetrics({ defaultMetrics: false });
 
     out(`posguard demo — seed ${options.seed}, ${options.days} days, ${fmt.int(options.cards)} cards, ${options.merchants} merchants`);

@@ -1,6 +1,6 @@
 import { connectClickHouse } from '../core/clickhouse/client.ts';
 import { migrate } from '../core/clickhouse/migrations.ts';
-import { loadConfig } from '../core/config/config.ts';
+import { loadSettings } from '../pipeline/settings.ts';
 import { createLogger } from '../core/observability/logging.ts';
 import type { Command } from './main.ts';
 
@@ -8,7 +8,7 @@ export const migrateCommand: Command = {
   summary: 'create or update the ClickHouse database from infra/clickhouse/*.sql (idempotent)',
   usage: 'usage: posguard migrate\n\nApplies infra/clickhouse/*.sql in order to CLICKHOUSE_DATABASE, once each.',
   async run() {
-    const config = loadConfig();
+    const config = loadSettings().config;
     const logger = createLogger({ level: config.logLevel, name: 'migrate' });
     const { client, description } = await connectClickHouse(config);
     try {

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connectAnalysts, queryFormats, type QueryFormat } from '../core/clickhouse/analyst-sql.ts';
 import { engineOwner } from '../core/clickhouse/shared-engine.ts';
-import { loadConfig } from '../core/config/config.ts';
+import { loadSettings } from '../pipeline/settings.ts';
 import { isPosguardError, PosguardError } from '../core/errors.ts';
 import type { Command } from './main.ts';
 
@@ -25,7 +25,7 @@ export const queryCommand: Command = {
       process.stderr.write(`--format must be one of ${queryFormats.join(', ')}\n`);
       return 2;
     }
-    const config = loadConfig();
+    const config = loadSettings().config;
     const owner = config.clickhouseUrl === undefined ? engineOwner(config.dataDir) : undefined;
     // A note whose pid was reused by another program names an address nothing answers: open the directory then.
     const response = owner === undefined ? undefined

@@ -1,9 +1,8 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../core/config/config.ts';
 import { loadSchemaCatalog } from '../core/codec/schema-catalog.ts';
 import { toJsonForm } from '../core/codec/json-form.ts';
 import { LineWriter } from '../core/jsonl/jsonl.ts';
-import { thresholdsFromEnv } from '../detectors/thresholds.ts';
+import { loadSettings } from '../pipeline/settings.ts';
 import { ReplayPipeline } from '../replay/replay-pipeline.ts';
 import { readRecordedStream, readReport } from '../replay/recorded-stream.ts';
 import { UsageError, recordedStreamFlags, recordedStreamOptionsFrom, recordedStreamUsage } from './arguments.ts';
@@ -18,10 +17,11 @@ export const replayCommand: Command = {
   async run(args) {
     const { values } = parseArgs({ args, options: { ...recordedStreamFlags, alerts: { type: 'string' } } });
     const options = recordedStreamOptionsFrom(values);
+    const settings = loadSettings();
     if (values.alerts === undefined) throw new UsageError('--alerts <alerts.jsonl> is required');
     const alerts = new LineWriter(values.alerts);
     const pending: string[] = [];
-    const pipeline = new ReplayPipeline(thresholdsFromEnv(process.env), loadConfig().partitions, (alert) => pending.push(toJsonForm(alert)));
+    const pipeline = new ReplayPipeline(settings.thresholds, settings.config.partitions, (alert) => pending.push(toJsonForm(alert)));
     let alertCount = 0;
     const flush = async () => {
       for (const alert of pending) await alerts.write(alert);

@@ -4,7 +4,6 @@ import { connectClickHouse } from '../core/clickhouse/client.ts';
 import { migrate } from '../core/clickhouse/migrations.ts';
 import { announceEngineOwner, serveReadOnlySql } from '../core/clickhouse/shared-engine.ts';
 import { loadSchemaCatalog } from '../core/codec/schema-catalog.ts';
-import { loadConfig } from '../core/config/config.ts';
 import { isPosguardError, PosguardError } from '../core/errors.ts';
 import { backoffs, retrying } from '../core/retry.ts';
 import { buildServiceApp, type ServiceApp } from '../core/http/service-app.ts';
@@ -13,7 +12,6 @@ import { createMetrics } from '../core/observability/metrics.ts';
 import { registerScrapeTarget } from '../core/observability/prometheus-targets.ts';
 import type { RunningStage } from '../core/service/stage-runner.ts';
 import { detectorStages, runDetectors, type DetectorStage } from '../detectors/service.ts';
-import { thresholdsFromEnv } from '../detectors/thresholds.ts';
 import { runEnricher } from '../enricher/service.ts';
 import { ProfileFeed } from '../core/service/profile-feed.ts';
 import { buildIngestApp } from '../ingest/app.ts';
@@ -23,6 +21,7 @@ import { topics } from '../core/codec/topics.ts';
 import { upstreamCaughtUp } from '../pipeline/drain.ts';
 import { snapshotIntervalOf } from '../pipeline/pipeline.ts';
 import { connectPlatform } from '../pipeline/platform.ts';
+import { loadSettings } from '../pipeline/settings.ts';
 import { runSink } from '../sink/service.ts';
 import { topology, type ServiceName } from '../topology/topology.ts';
 import type { Command } from './main.ts';
@@ -103,7 +102,7 @@ export const runCommand: Command = {
     if (stage !== undefined && (service !== 'detectors' || !detectorStages.includes(stage))) {
       throw new UsageError(`--stage goes with detectors and is one of ${detectorStages.join(', ')}`);
     }
-    const config = loadConfig();
+    const { config, thresholds } = loadSettings();
     if (config.runMode !== 'distributed') {
       throw new PosguardError('POSGUARD_ERR_CONFIG_INVALID', 'Invalid configuration:\n  KAFKA_BROKERS: posguard run needs a Kafka cluster (for everything on one machine, use posguard demo)', { variables: ['KAFKA_BROKERS'] });
     }
@@ -174,7 +173,7 @@ export const runCommand: Command = {
         stages = [await runEnricher({ ...common, eventTimeMaxAheadMs: config.eventTimeMaxAheadMs })];
       } else if (service === 'detectors') {
         stages = await runDetectors({
-          ...common, service: 'detectors', thresholds: thresholdsFromEnv(process.env), partitions: config.partitions, partitionIdleMs: config.partitionIdleMs,
+          ...common, service: 'detectors', thresholds, partitions: config.partitions, partitionIdleMs: config.partitionIdleMs,
           upstreamCaughtUp: upstreamCaughtUp(platform.transport), snapshotIntervalMs: snapshotIntervalOf(config),
         }, stage === undefined ? detectorStages : [stage]);
       } else {
@@ -183,11 +182,10 @@ export const runCommand: Command = {
         await whenUp(`ClickHouse (${description})`, () => migrate(client, { database: config.clickhouseDatabase, logger, metrics }), logger, stop, status)
           ?? await stoppedBefore('ClickHouse');
         logger.info({ clickhouse: description }, 'ClickHouse ready');
-        const crash = process.env.POSGUARD_FAULT_SINK_CRASH_AFTER_INSERTS;
         stages = [await runSink({
           ...common, clickhouse: client, database: config.clickhouseDatabase, batchRecords: config.sinkBatchRecords, flushMs: config.sinkFlushMs,
           eventTimeMaxAheadMs: config.eventTimeMaxAheadMs,
-          crashAfterInserts: crash === undefined || crash === '' ? undefined : Number(crash),
+          crashAfterInserts: config.faultSinkCrashAfterInserts,
         })];
       }
       status.reason = undefined;

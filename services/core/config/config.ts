@@ -49,6 +49,8 @@ export interface PosguardConfig {
   readonly shutdownTimeoutMs: number;
   /** Prometheus file_sd directory `posguard run` registers its /metrics endpoint in; undefined: none. */
   readonly prometheusTargetsDir: string | undefined;
+  /** Fault injection for crash tests: the sink kills itself after this many inserts, before their commit; undefined: never. */
+  readonly faultSinkCrashAfterInserts: number | undefined;
   readonly runMode: 'embedded' | 'distributed';
 }
 
@@ -321,6 +323,13 @@ export const configVariables = [
     doc: 'A directory Prometheus watches with file_sd_configs. `posguard run` writes `<service>-<instance>.json` naming its /metrics address there once it listens, and removes it when it stops. `npm run stack:up` prints the stack Prometheus\'s directory. Unset: no registration.',
     defaultValue: undefined,
     parse: parseNonEmpty,
+  }),
+  variable({
+    name: 'POSGUARD_FAULT_SINK_CRASH_AFTER_INSERTS',
+    key: 'faultSinkCrashAfterInserts',
+    doc: 'Fault injection for crash tests only: the sink kills itself (SIGKILL) after this many ClickHouse inserts, before committing their offsets — the window its idempotence must cover. Unset: never.',
+    defaultValue: undefined,
+    parse: boundedInteger(1, 1_000_000_000),
   }),
   variable({
     name: 'LOG_LEVEL',
