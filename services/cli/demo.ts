@@ -11,10 +11,11 @@ import { createMetrics } from '../core/observability/metrics.ts';
 import type { FraudAlert } from '../core/records.ts';
 import { fmt } from '../detectors/kernel/alert.ts';
 import { produceStream } from '../generator/acquirer.ts';
-import { generateStream } from '../generator/stream.ts';
+import { generateStream, type GeneratedStream } from '../generator/stream.ts';
 import { waitForDrain } from '../pipeline/drain.ts';
 import { startPipeline } from '../pipeline/pipeline.ts';
-import { connectPlatform } from '../pipeline/platform.ts';
+import { connectPlatform, type Platform } from '../pipeline/platform.ts';
+import type { Consumer } from '../core/transport/port.ts';
 import { loadSettings } from '../pipeline/settings.ts';
 import { scoreAlerts } from '../quality/score.ts';
 import { tableOfTopic } from '../topology/topology.ts';
@@ -78,17 +79,7 @@ export const demoCommand: Command = {
     const pipeline = await startPipeline({ platform, config: { ...config, clickhouseDatabase: db }, logger, metrics, thresholds, clickhouse });
 
     // Alerts as they appear: the first few of each detector, then a count.
-    const shown = new Map<string, number>();
-    const alertWatcher = await platform.transport.consumer({ groupId: 'posguard.demo.alerts', topics: [topics.fraudAlerts] });
-    await alertWatcher.run(async (batch) => {
-      const serde = platform.serdes.forTopic<FraudAlert>(topics.fraudAlerts);
-      for (const record of batch.records) {
-        const alert = serde.decode(record.value!);
-        const n = (shown.get(alert.detector) ?? 0) + 1;
-        shown.set(alert.detector, n);
-        if (n <= 2) out(`  ⚑ ${alert.severity.padEnd(8)} ${alert.detector} ${alert.subjectType} ${alert.subjectId} — ${alert.explanation}`);
-      }
-    });
+    const { shown, watcher: alertWatcher } = await watchAlerts(platform);
 
     const producer = await platform.transport.producer();
     let sent = 0;
@@ -117,38 +108,7 @@ export const demoCommand: Command = {
     out(`Processed ${fmt.int(stream.counts.authorisation)} authorisations end to end in ${seconds.toFixed(1)}s: ${fmt.int(stream.counts.authorisation / seconds)} authorisations/s ` +
       '(acquirer → enricher → four detector stages → sink into ClickHouse, exactly-once between topics)');
     out();
-    out('Rows in ClickHouse (FINAL: re-deliveries collapse on their ids):');
-    const expected: Record<string, number> = {
-      auth_events: stream.counts.authorisation, merchants: stream.counts.merchant, terminals: new Set(stream.records.flatMap((r) => r.type === 'terminal' ? [r.record.terminalId] : [])).size,
-      card_outcomes: stream.counts.outcome, enriched_auths: stream.counts.authorisation,
-    };
-    for (const table of Object.values(tableOfTopic)) {
-      const n = await count(clickhouse, `SELECT count() AS n FROM ${db}.${table} FINAL`);
-      out(`  ${table.padEnd(16)} ${fmt.int(n).padStart(9)}${expected[table] === undefined ? '' : `   (input ${fmt.int(expected[table]!)})`}`);
-    }
-    const dead = await (await clickhouse.query({ query: `SELECT service, errorCode, count() AS n FROM ${db}.dead_letters FINAL GROUP BY service, errorCode ORDER BY service`, format: 'JSONEachRow' }))
-      .json<{ service: string; errorCode: string; n: number }>();
-    for (const d of dead) out(`  dead letters: ${d.n} from ${d.service} (${d.errorCode}); ${stream.counts.malformed} malformed records were sent`);
-
-    const alerts = await (await clickhouse.query({ query: `SELECT alertId, detector, subjectType, subjectId, toUnixTimestamp64Milli(detectedAt) AS detectedAt FROM ${db}.alerts FINAL`, format: 'JSONEachRow' }))
-      .json<FraudAlert>();
-    out();
-    out('Alerts by detector:');
-    const byDetector = new Map<string, number>();
-    for (const a of alerts) byDetector.set(a.detector, (byDetector.get(a.detector) ?? 0) + 1);
-    for (const [detector, n] of [...byDetector].sort()) out(`  ${detector.padEnd(20)} ${fmt.int(n).padStart(6)}`);
-    out();
-    out('Detection quality against the injected scenarios (subject level):');
-    out('  family               labelled  found  alerted  recall  precision  median hours to alert');
-    for (const s of scoreAlerts(alerts.map((a) => ({ ...a, detectedAt: Number(a.detectedAt) })), stream.truth)) {
-      out(`  ${s.family.padEnd(20)} ${String(s.labelledSubjects).padStart(8)} ${String(s.found).padStart(6)} ${String(s.alertedSubjects).padStart(8)}` +
-        `  ${s.recall.toFixed(3)}  ${s.precision.toFixed(3).padStart(9)}  ${s.medianHoursToAlert === null ? '-' : s.medianHoursToAlert.toFixed(1)}`);
-    }
-    out();
-    out('Try next (embedded ClickHouse, same data):');
-    out(`  npx posguard query "SELECT detector, severity, count() FROM ${db}.alerts FINAL GROUP BY detector, severity ORDER BY detector"`);
-    out(`  npx posguard query "SELECT subjectId, explanation FROM ${db}.alerts FINAL WHERE detector = 'skimming-cluster' LIMIT 5"`);
-    out(`  npx posguard query "SELECT terminalId, count() AS fallbacks FROM ${db}.enriched_auths FINAL WHERE chipCardReadWithoutChip GROUP BY terminalId ORDER BY fallbacks DESC LIMIT 5"`);
+    await printSummary(clickhouse, db, stream);
     forgetOwner();
     await sqlApp.close();
     await closeSql();
@@ -156,3 +116,54 @@ export const demoCommand: Command = {
     return 0;
   },
 };
+
+/** What the run stored and raised, scored against the stream's ground truth, and what to try next. */
+async function printSummary(clickhouse: ClickHouseClient, db: string, stream: GeneratedStream): Promise<void> {
+  out('Rows in ClickHouse (FINAL: re-deliveries collapse on their ids):');
+  const expected: Record<string, number> = {
+    auth_events: stream.counts.authorisation, merchants: stream.counts.merchant, terminals: new Set(stream.records.flatMap((r) => r.type === 'terminal' ? [r.record.terminalId] : [])).size,
+    card_outcomes: stream.counts.outcome, enriched_auths: stream.counts.authorisation,
+  };
+  for (const table of Object.values(tableOfTopic)) {
+    const n = await count(clickhouse, `SELECT count() AS n FROM ${db}.${table} FINAL`);
+    out(`  ${table.padEnd(16)} ${fmt.int(n).padStart(9)}${expected[table] === undefined ? '' : `   (input ${fmt.int(expected[table]!)})`}`);
+  }
+  const dead = await (await clickhouse.query({ query: `SELECT service, errorCode, count() AS n FROM ${db}.dead_letters FINAL GROUP BY service, errorCode ORDER BY service`, format: 'JSONEachRow' }))
+    .json<{ service: string; errorCode: string; n: number }>();
+  for (const d of dead) out(`  dead letters: ${d.n} from ${d.service} (${d.errorCode}); ${stream.counts.malformed} malformed records were sent`);
+
+  const alerts = await (await clickhouse.query({ query: `SELECT alertId, detector, subjectType, subjectId, toUnixTimestamp64Milli(detectedAt) AS detectedAt FROM ${db}.alerts FINAL`, format: 'JSONEachRow' }))
+    .json<FraudAlert>();
+  out();
+  out('Alerts by detector:');
+  const byDetector = new Map<string, number>();
+  for (const a of alerts) byDetector.set(a.detector, (byDetector.get(a.detector) ?? 0) + 1);
+  for (const [detector, n] of [...byDetector].sort()) out(`  ${detector.padEnd(20)} ${fmt.int(n).padStart(6)}`);
+  out();
+  out('Detection quality against the injected scenarios (subject level):');
+  out('  family               labelled  found  alerted  recall  precision  median hours to alert');
+  for (const s of scoreAlerts(alerts.map((a) => ({ ...a, detectedAt: Number(a.detectedAt) })), stream.truth)) {
+    out(`  ${s.family.padEnd(20)} ${String(s.labelledSubjects).padStart(8)} ${String(s.found).padStart(6)} ${String(s.alertedSubjects).padStart(8)}` +
+      `  ${s.recall.toFixed(3)}  ${s.precision.toFixed(3).padStart(9)}  ${s.medianHoursToAlert === null ? '-' : s.medianHoursToAlert.toFixed(1)}`);
+  }
+  out();
+  out('Try next (embedded ClickHouse, same data):');
+  out(`  npx posguard query "SELECT detector, severity, count() FROM ${db}.alerts FINAL GROUP BY detector, severity ORDER BY detector"`);
+  out(`  npx posguard query "SELECT subjectId, explanation FROM ${db}.alerts FINAL WHERE detector = 'skimming-cluster' LIMIT 5"`);
+  out(`  npx posguard query "SELECT terminalId, count() AS fallbacks FROM ${db}.enriched_auths FINAL WHERE chipCardReadWithoutChip GROUP BY terminalId ORDER BY fallbacks DESC LIMIT 5"`);
+}
+
+async function watchAlerts(platform: Platform): Promise<{ shown: Map<string, number>; watcher: Consumer }> {
+  const shown = new Map<string, number>();
+  const watcher = await platform.transport.consumer({ groupId: 'posguard.demo.alerts', topics: [topics.fraudAlerts] });
+  const serde = platform.serdes.forTopic<FraudAlert>(topics.fraudAlerts);
+  await watcher.run(async (batch) => {
+    for (const record of batch.records) {
+      const alert = serde.decode(record.value!);
+      const n = (shown.get(alert.detector) ?? 0) + 1;
+      shown.set(alert.detector, n);
+      if (n <= 2) out(`  ⚑ ${alert.severity.padEnd(8)} ${alert.detector} ${alert.subjectType} ${alert.subjectId} — ${alert.explanation}`);
+    }
+  });
+  return { shown, watcher };
+}
