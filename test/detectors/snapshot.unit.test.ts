@@ -43,3 +43,15 @@ describe('a snapshot of the detection state', () => {
     expect(restored.counts.authorisation).toBe(reference.counts.authorisation);
   });
 });
+
+describe('a snapshot restored under other thresholds', () => {
+  it('keeps the thresholds the restoring version was started with: they are configuration, not state', () => {
+    const source = new ReplayPipeline(defaultThresholds, 3, () => {});
+    fed(source, stream.records.slice(0, 2000));
+    const changed = Object.freeze({ ...defaultThresholds, maxSpeedKmh: defaultThresholds.maxSpeedKmh * 2 });
+    const restored = new ReplayPipeline(changed, 3, () => {});
+    restoreSnapshot(restored, takeSnapshot(source));
+    const card = (restored as unknown as { engine: { card: { thresholds: typeof changed } } }).engine.card;
+    expect(card.thresholds.maxSpeedKmh).toBe(changed.maxSpeedKmh);
+  });
+});

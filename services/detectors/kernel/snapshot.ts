@@ -5,8 +5,8 @@
  * structured serialisation writes that data as it is, shared references and cycles included; it
  * does not keep prototypes nor functions. So `restoreSnapshot` grafts the data onto a freshly
  * constructed twin: where the twin holds a class instance, the snapshot's fields are grafted into
- * it (its prototype and its functions — a partitioner, say — stay); everything else is the
- * snapshot's value.
+ * it (its prototype and its functions — a partitioner, say — stay, and so do frozen objects: the
+ * thresholds it was built with); everything else is the snapshot's value.
  */
 import { deserialize, serialize } from 'node:v8';
 
@@ -51,7 +51,8 @@ export function takeSnapshot(root: object): Buffer {
 function graft(target: Record<string, unknown>, data: Record<string, unknown>): void {
   for (const [key, value] of Object.entries(data)) {
     const current = target[key];
-    if (typeof current === 'function') continue;
+    // Functions and frozen objects (the thresholds) are the running version's code and configuration, not state.
+    if (typeof current === 'function' || (typeof current === 'object' && current !== null && Object.isFrozen(current))) continue;
     if (isClassInstance(current) && typeof value === 'object' && value !== null) graft(current, value as Record<string, unknown>);
     else target[key] = value;
   }
