@@ -208,7 +208,8 @@ async function benchScaledOut(stream: GeneratedStream, config: PosguardConfig, i
     for (let i = 0; i < instances; i++) {
       for (const service of ['enricher', 'detectors']) {
         const port = await freePort();
-        const child = spawn(process.execPath, [cli, 'run', service], {
+        // Started as README starts them: the executable, with the Node.js flags of its first line.
+        const child = spawn(cli, ['run', service], {
           env: { ...process.env, POSGUARD_INSTANCE_ID: `bench-${i}`, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn',
             POSGUARD_PARTITION_IDLE_MS: String(config.partitionIdleMs), POSGUARD_SNAPSHOT_INTERVAL_MS: String(config.snapshotIntervalMs) },
           stdio: ['ignore', 'ignore', 'inherit'],
