@@ -140,9 +140,11 @@ function schemeExact(run: string): boolean {
 /** Hex tokens this long (hashes, HMACs) hold 16-digit runs by chance; a card number pasted into a short one is what the hex rule is for. */
 const hashLikeWord = 24;
 
+const isAlphanumeric = (c: number) => isDigit(c) || isLetter(c);
+
 /** The length of the run of letters and digits around [start, end). */
 function wordLength(text: string, start: number, end: number): number {
-  const alnum = (c: number) => isDigit(c) || isLetter(c);
+  const alnum = isAlphanumeric;
   let from = start;
   let to = end;
   while (from > 0 && alnum(text.charCodeAt(from - 1))) from--;
@@ -152,8 +154,9 @@ function wordLength(text: string, start: number, end: number): number {
 
 /** The rule for one run of digits by its neighbours: set off, glued to letters, or glued to a hex letter. */
 function runIsPan(text: string, run: DigitRun): boolean {
+  if (run.end - run.start < 13 || run.end - run.start > 19) return false;
   const digits = text.slice(run.start, run.end);
-  if (digits.length < 13 || digits.length > 19 || !luhn(digits)) return false;
+  if (!luhn(digits)) return false;
   const before = run.start > 0 ? text.charCodeAt(run.start - 1) : 0;
   const after = run.end < text.length ? text.charCodeAt(run.end) : 0;
   if (isHexLetter(before) || isHexLetter(after)) return digits.length >= 16 && schemeExact(digits) && wordLength(text, run.start, run.end) < hashLikeWord;
@@ -170,28 +173,48 @@ function groupedIsPan(text: string, runs: readonly DigitRun[], i: number, j: num
   return fits && (schemeShaped(digits) || schemeExact(digits)) && luhn(digits);
 }
 
+/** Adds [start, end) unless it overlaps a span already found. */
+function addSpan(spans: [number, number][], start: number, end: number): void {
+  for (const [s, e] of spans) if (start < e && end > s) return;
+  spans.push([start, end]);
+}
+
+/** The characters a grouping may be separated by, one of them (or two spaces, or CR LF) between each group. */
+const separatorCodes = new Set([0x20, 0x09, 0x0a, 0xa0, 0x202f, 0x205f, 0x3000, 0x2212, 0x2e, 0x5f, 0x2f, 0x2d,
+  ...Array.from({ length: 11 }, (_, k) => 0x2000 + k), ...Array.from({ length: 6 }, (_, k) => 0x2010 + k)]);
+
+/**
+ * Whether the text between two digit runs may join them into one number: a separator either rule
+ * allows (a space or dash; a grouping's separator). Ids and hex tokens, whose runs are split by
+ * letters, colons and the like, are spared the joining loop.
+ */
+function mayJoin(text: string, from: number, to: number): boolean {
+  if (to - from === 1) return separatorCodes.has(text.charCodeAt(from));
+  return to - from === 2 && ((text.charCodeAt(from) === 0x20 && text.charCodeAt(from + 1) === 0x20) || (text.charCodeAt(from) === 0x0d && text.charCodeAt(from + 1) === 0x0a));
+}
+
 /** The spans [start, end) of the card numbers in a view's text. */
 function panSpans(text: string): [number, number][] {
   const runs = digitRuns(text);
   const spans: [number, number][] = [];
-  const add = (start: number, end: number) => {
-    if (!spans.some(([s, e]) => start < e && end > s)) spans.push([start, end]);
-  };
   // Free text (a value holding white space), or a whole value of digits: single spaces or dashes anywhere between digits.
-  const freeText = /\s/.test(text.trim());
+  let freeText: boolean | undefined;
   for (let i = 0; i < runs.length; i++) {
     let digits = text.slice(runs[i]!.start, runs[i]!.end);
     for (let j = i + 1; j < runs.length && digits.length < 19; j++) {
+      // Runs are joined only across separators, each gap of them: past one that is not, none can be.
+      if (!mayJoin(text, runs[j - 1]!.end, runs[j]!.start)) break;
+      freeText ??= /\s/.test(text.trim());
       digits += text.slice(runs[j]!.start, runs[j]!.end);
       if (digits.length < 13 || digits.length > 19) continue;
       const loose = (freeText || (i === 0 && j === runs.length - 1 && runs[0]!.start === 0 && runs[j]!.end === text.length))
         && runs.slice(i, j).every((r, k) => runs[i + k + 1]!.start - r.end === 1 && (text[r.end] === ' ' || text[r.end] === '-'));
-      if ((loose && luhn(digits)) || groupedIsPan(text, runs, i, j, digits)) add(runs[i]!.start, runs[j]!.end);
+      if ((loose && luhn(digits)) || groupedIsPan(text, runs, i, j, digits)) addSpan(spans, runs[i]!.start, runs[j]!.end);
     }
   }
   for (const run of runs) {
     const whole = run.start === 0 && run.end === text.length && run.end - run.start >= 13 && run.end - run.start <= 19;
-    if ((whole && luhn(text)) || runIsPan(text, run)) add(run.start, run.end);
+    if ((whole && luhn(text)) || runIsPan(text, run)) addSpan(spans, run.start, run.end);
   }
   return spans;
 }
@@ -241,10 +264,20 @@ export function maskPansInText(text: string): string {
 /** The digits of a JSON number shaped like a PAN, or undefined (a number needs 13 digits: timestamps start with 1, amounts are smaller). */
 function panDigitsOfNumber(value: number | bigint): string | undefined {
   if (typeof value === 'number' && !(value >= 1e12 && Number.isInteger(value))) return undefined;
+  // 13 digits are a PAN only starting with 4: every millisecond timestamp (they start with 1) leaves here, unconverted.
+  if (typeof value === 'number' && value < 1e13 && (value < 4e12 || value >= 5e12)) return undefined;
   const digits = BigInt(value).toString();
   // Past 2^53 the parser already rounded the number: its Luhn digit is gone, its first digits are not.
   if (typeof value === 'number' && value > Number.MAX_SAFE_INTEGER) return /^[2-6]\d{14,18}$/.test(digits) ? digits : undefined;
   return luhn(digits) && schemeShaped(digits) ? digits : undefined;
+}
+
+/** Keys found to hold no PAN: a record's keys are mostly its schema's field names, the same every time. */
+const panFreeKeys = new Set<string>();
+const panFreeKeysMax = 10_000;
+function rememberPanFree(key: string): void {
+  // Bounded: keys a client chose (unknown fields) must not grow it without end.
+  if (panFreeKeys.size < panFreeKeysMax) panFreeKeys.add(key);
 }
 
 /** The path (as segments) of the first field holding a clear PAN; the path is only built for a find. */
@@ -260,9 +293,12 @@ function panAt(value: unknown): (string | number)[] | undefined {
     }
     return undefined;
   }
-  for (const key in value) {
+  for (const key of Object.keys(value)) {
     // A key is text a client chose too (an unknown field named after a card number).
-    if (holdsPan(key)) return [maskPansInText(key)];
+    if (!panFreeKeys.has(key)) {
+      if (holdsPan(key)) return [maskPansInText(key)];
+      rememberPanFree(key);
+    }
     const found = panAt((value as Record<string, unknown>)[key]);
     if (found !== undefined) return [key, ...found];
   }

@@ -111,7 +111,7 @@ describe('ingest under generated input', () => {
       expect(written(topics.deadLetters) - lettersBefore).toBe(answer.rejected);
     }), fuzzRuns(4_000));
     console.log(`[ingest fuzz] ${records} records in generated requests`);
-  });
+  }, 120_000);
 
   it('refuses a body nested 10,000 deep with 400, not a stack overflow', async () => {
     const deep = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
