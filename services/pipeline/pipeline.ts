@@ -11,7 +11,7 @@ import { runDetectors } from '../detectors/service.ts';
 import type { Thresholds } from '../detectors/thresholds.ts';
 import { runEnricher } from '../enricher/service.ts';
 import { runSink, type RunningSink } from '../sink/service.ts';
-import { consumerGroups, groupOf } from '../topology/topology.ts';
+import { consumerGroups, groupOf, topology, type ServiceName } from '../topology/topology.ts';
 import { upstreamCaughtUp } from './drain.ts';
 import type { Platform } from './platform.ts';
 
@@ -28,7 +28,7 @@ export interface RunningPipeline {
 export const snapshotIntervalOf = (config: Pick<PosguardConfig, 'runMode' | 'snapshotIntervalMs'>): number | undefined =>
   config.runMode === 'distributed' && config.snapshotIntervalMs > 0 ? config.snapshotIntervalMs : undefined;
 
-/** Starts every service; without `clickhouse`, everything but the sink. */
+/** Starts every service of the topology, in its order; without `clickhouse`, everything but the sink. */
 export async function startPipeline(deps: {
   platform: Platform; config: PosguardConfig; logger: Logger; metrics: Metrics; thresholds: Thresholds; clickhouse?: ClickHouseClient;
 }): Promise<RunningPipeline> {
@@ -36,14 +36,23 @@ export async function startPipeline(deps: {
   const common = { transport: platform.transport, serdes: platform.serdes, metrics, instanceId: config.instanceId, partitionIdleMs: config.partitionIdleMs };
   // Embedded, the pipeline is fed recordings (the demo's generated stream): their times are their own.
   const eventTimeMaxAheadMs = config.runMode === 'embedded' ? undefined : config.eventTimeMaxAheadMs;
-  const enricher = await runEnricher({ ...common, logger: logger.child({ service: 'enricher' }), eventTimeMaxAheadMs });
-  const detectors = await runDetectors({ ...common, service: 'detectors', logger: logger.child({ service: 'detectors' }), thresholds: deps.thresholds, partitions: config.partitions,
-    upstreamCaughtUp: upstreamCaughtUp(platform.transport), snapshotIntervalMs: snapshotIntervalOf(config) });
-  const sink = deps.clickhouse === undefined ? undefined : await runSink({
-    ...common, logger: logger.child({ service: 'sink' }), clickhouse: deps.clickhouse, database: config.clickhouseDatabase,
-    batchRecords: config.sinkBatchRecords, flushMs: config.sinkFlushMs, eventTimeMaxAheadMs,
-  });
-  const stages = [enricher, ...detectors];
+  let sink: RunningSink | undefined;
+  // One starter per service the topology names: a service declared there and not here does not compile.
+  const starters: Record<ServiceName, () => Promise<RunningStage[]>> = {
+    enricher: async () => [await runEnricher({ ...common, logger: logger.child({ service: 'enricher' }), eventTimeMaxAheadMs })],
+    detectors: () => runDetectors({ ...common, service: 'detectors', logger: logger.child({ service: 'detectors' }), thresholds: deps.thresholds, partitions: config.partitions,
+      upstreamCaughtUp: upstreamCaughtUp(platform.transport), snapshotIntervalMs: snapshotIntervalOf(config) }),
+    sink: async () => {
+      if (deps.clickhouse === undefined) return [];
+      sink = await runSink({
+        ...common, logger: logger.child({ service: 'sink' }), clickhouse: deps.clickhouse, database: config.clickhouseDatabase,
+        batchRecords: config.sinkBatchRecords, flushMs: config.sinkFlushMs, eventTimeMaxAheadMs,
+      });
+      return [];
+    },
+  };
+  const stages: RunningStage[] = [];
+  for (const service of new Set(topology.map((s) => s.service))) stages.push(...await starters[service]());
   return {
     stages,
     sink,
