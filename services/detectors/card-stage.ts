@@ -20,6 +20,7 @@ import { isInPersonUse } from './kernel/in-person.ts';
 import type { Verdict } from './kernel/alert.ts';
 import type { CompromiseNotice, CompromisedVisit, DisputeNotice } from './inputs.ts';
 import type { Thresholds } from './thresholds.ts';
+import { evictionEveryAuthorisations } from './kernel/eviction.ts';
 
 const historyLimit = 400;
 
@@ -182,7 +183,7 @@ export class CardStage {
   }
 
   private maybeEvict(now: number): void {
-    if (++this.sinceEviction < 50_000) return;
+    if (++this.sinceEviction < evictionEveryAuthorisations) return;
     this.sinceEviction = 0;
     const horizon = now - (this.thresholds.compromiseLookbackDays + 30) * DAY_MS;
     for (const [token, views] of this.cards) {

@@ -10,6 +10,7 @@ import { LaunderingCashout } from './laundering-cashout/laundering-cashout.ts';
 import type { ClusterCandidate } from './skimming-cluster/cluster-arbiter.ts';
 import { SkimmingCluster, type CityStatistic } from './skimming-cluster/skimming-cluster.ts';
 import type { Thresholds } from './thresholds.ts';
+import { evictionEveryAuthorisations } from './kernel/eviction.ts';
 
 export interface MerchantStageOutput {
   readonly verdicts: Verdict[];
@@ -43,7 +44,7 @@ export class MerchantStage {
     const a = e.authorisation;
     this.cluster.visit(a.merchantId, e.merchant?.city ?? 'unknown', a.terminalId, a.cardToken, a.eventTime);
     this.laundering.authorisation(e, verdicts);
-    if (++this.sinceEviction >= 50_000) {
+    if (++this.sinceEviction >= evictionEveryAuthorisations) {
       this.sinceEviction = 0;
       this.cluster.evict(a.eventTime);
       this.laundering.evict(a.eventTime);

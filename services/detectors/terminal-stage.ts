@@ -7,6 +7,7 @@ import { CardTesting } from './card-testing/card-testing.ts';
 import type { Verdict } from './kernel/alert.ts';
 import { TerminalCompromise } from './terminal-compromise/terminal-compromise.ts';
 import type { Thresholds } from './thresholds.ts';
+import { evictionEveryAuthorisations } from './kernel/eviction.ts';
 
 export class TerminalStage {
   private readonly compromise: TerminalCompromise;
@@ -23,7 +24,7 @@ export class TerminalStage {
     if (tampered !== undefined) verdicts.push(tampered);
     const testing = this.cardTesting.authorisation(e);
     if (testing !== undefined) verdicts.push(testing);
-    if (++this.sinceEviction >= 50_000) {
+    if (++this.sinceEviction >= evictionEveryAuthorisations) {
       this.sinceEviction = 0;
       this.compromise.evict(e.authorisation.eventTime);
       this.cardTesting.evict(e.authorisation.eventTime);
