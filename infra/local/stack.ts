@@ -274,6 +274,7 @@ const prometheus: Component = {
       'global:',
       '  scrape_interval: 2s',
       '  evaluation_interval: 2s',
+      `rule_files: ['${join(repoRoot, 'infra', 'prometheus', 'rules.yml')}']`,
       'scrape_configs:',
       '  - job_name: prometheus',
       '    static_configs:',
