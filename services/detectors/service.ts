@@ -8,6 +8,7 @@ import { declared, groupOf, markedOutputsOf, markerWritersOf, stagesOf, type Sta
 import type { CardOutcome, EnrichedAuthorisation, FraudAlert } from '../core/records.ts';
 import { keyPartitioner } from '../core/transport/key-partition.ts';
 import { admitRecord } from '../core/record-admission.ts';
+import type { Metrics } from '../core/observability/metrics.ts';
 import type { StageRunnerDeps } from '../core/service/stage/context.ts';
 import type { Emit, StageProcessor, TaskProcessor } from '../core/service/stage/processor.ts';
 import { runStage, type RunningStage } from '../core/service/stage-runner.ts';
@@ -86,9 +87,10 @@ const clusterInputRecord = (input: ArbiterInput): ClusterInputRecord => input.ki
   ? { kind: 'CANDIDATE', candidate: input.value, statistic: null, watermark: null }
   : { kind: 'STATISTIC', candidate: null, statistic: input.value, watermark: null };
 
-/** Publishes a drain's output: alerts stamped with the wall clock, routed inputs to their topics. */
-function emitOutput(out: ProcessorOutput, emit: Emit): void {
+/** Publishes a drain's output: alerts stamped with the wall clock (and told to `raised`), routed inputs to their topics. */
+function emitOutput(out: ProcessorOutput, emit: Emit, raised?: (alert: FraudAlert) => void): void {
   for (const alert of out.alerts) {
+    raised?.(alert);
     const published: FraudAlert = { ...alert, emittedAt: Date.now() };
     emit(topics.fraudAlerts, alert.subjectId, published, alert.detectedAt);
   }
@@ -135,7 +137,7 @@ const sourceOf = (topic: string, partition: number, writer?: string) => writer =
  * the repartition topics it feeds, so that downstream tasks know how far each writer has gone
  * (several upstream tasks, on any instances, interleave in one partition).
  */
-function taskOf<P extends Drainable>(spec: DetectorStageSpec<P>, partition: number, partitions: number): TaskProcessor {
+function taskOf<P extends Drainable>(spec: DetectorStageSpec<P>, partition: number, partitions: number, raised: (alert: FraudAlert) => void): TaskProcessor {
   let processor = spec.create();
   // The upstream tasks writing each partition of an input send watermark markers, and each is a
   // source of event time of its own; a topic with one writer per partition is one source.
@@ -157,7 +159,7 @@ function taskOf<P extends Drainable>(spec: DetectorStageSpec<P>, partition: numb
     },
     collect(emit) {
       processor.drain(out);
-      emitOutput(out, emit);
+      emitOutput(out, emit, raised);
       const time = processor.watermark;
       if (feeds.length === 0 || time <= marked) return;
       marked = time;
@@ -168,6 +170,7 @@ function taskOf<P extends Drainable>(spec: DetectorStageSpec<P>, partition: numb
     },
     checkpoint: () => processor.checkpoint(),
     lateInputs: () => processor.lateInputs,
+    watermark: () => processor.watermark,
     restore(checkpoint) {
       processor.restore(checkpoint, out);
       emitOutput(out, () => undefined);
@@ -191,7 +194,9 @@ function acceptRepartitioned<P extends Drainable>(p: P, topic: string, partition
   else p.mark(sourceOf(topic, partition, marker.writer), marker.time);
 }
 
-function detectorStage(name: DetectorStage, thresholds: Thresholds, partitions: number): StageProcessor {
+function detectorStage(name: DetectorStage, thresholds: Thresholds, partitions: number, metrics: Metrics): StageProcessor {
+  const alerts = metrics.get('posguard_alerts_total');
+  const raised = (alert: FraudAlert) => alerts.inc({ detector: alert.detector, severity: alert.severity });
   const spec = ((): DetectorStageSpec<Drainable> => {
     switch (name) {
       case 'card':
@@ -228,7 +233,7 @@ function detectorStage(name: DetectorStage, thresholds: Thresholds, partitions: 
         };
     }
   })();
-  return { inputTopics: declared(name).inputs, stateful: true, stateVersion: detectorStateVersion, task: (partition) => taskOf(spec, partition, partitions) };
+  return { inputTopics: declared(name).inputs, stateful: true, stateVersion: detectorStateVersion, task: (partition) => taskOf(spec, partition, partitions, raised) };
 }
 
 /**
@@ -245,7 +250,7 @@ export async function runDetectors(deps: Omit<StageRunnerDeps, 'groupId' | 'tran
       ...deps,
       groupId: groupOf(name),
       transactionalId: groupOf(name),
-    }, detectorStage(name, deps.thresholds, deps.partitions)));
+    }, detectorStage(name, deps.thresholds, deps.partitions, deps.metrics)));
   }
   return running;
 }

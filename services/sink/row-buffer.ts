@@ -11,6 +11,8 @@ export interface RowBufferEvents {
   /** After the store accepted a flush, before its offsets are committed (the fault-injection window). */
   readonly inserted?: () => void;
   readonly refused?: (table: string) => void;
+  /** A table took its rows (they may be taken again if a later table of the flush refuses). */
+  readonly stored?: (table: string, rows: number) => void;
   readonly committed?: (offsets: readonly TopicPartitionOffset[], seconds: number) => void;
 }
 
@@ -66,6 +68,7 @@ export class RowBuffer {
       if (values.length === 0) continue;
       try {
         await this.store.insert(table, values);
+        this.events.stored?.(table, values.length);
       } catch (error) {
         this.events.refused?.(table);
         this.refused = true;

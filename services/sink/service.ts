@@ -62,6 +62,7 @@ export async function runSink(deps: SinkDeps): Promise<RunningSink> {
   let inserts = 0;
   const buffer = new RowBuffer(store, (offsets) => consumer.commit(offsets), {
     refused: (table) => metrics.get('posguard_clickhouse_insert_failures_total').inc({ table }),
+    stored: (table, rows) => metrics.get('posguard_sink_rows_total').inc({ table }, rows),
     inserted: () => {
       if (deps.crashAfterInserts !== undefined && ++inserts >= deps.crashAfterInserts) {
         logger.warn({ inserts }, 'fault injection: crashing between ClickHouse insert and offset commit');

@@ -74,10 +74,17 @@ describe('the declared topology', () => {
     const logger = createLogger({ level: 'silent', name: 'topology' });
     const config = loadConfig({});
     const platform = await connectPlatform(config, logger);
-    const pipeline = await startPipeline({ platform, config, logger, metrics: createMetrics({ defaultMetrics: false }), thresholds: defaultThresholds });
+    const metrics = createMetrics({ defaultMetrics: false });
+    const pipeline = await startPipeline({ platform, config, logger, metrics, thresholds: defaultThresholds });
     try {
       await produceStream(stream.records, await platform.transport.producer(), platform.serdes);
       await waitForDrain(platform.transport, pipeline, { timeoutMs: 45_000 });
+      // Every alert on the topic counted once by detector and severity; every detector task's watermark delay known.
+      const alertsOnTopic = (await platform.transport.admin.endOffsets(topics.fraudAlerts)).reduce((n, p) => n + p.offset, 0);
+      expect(alertsOnTopic).toBeGreaterThan(0);
+      expect((await metrics.get('posguard_alerts_total').get()).values.reduce((n, v) => n + v.value, 0)).toBe(alertsOnTopic);
+      const delays = (await metrics.get('posguard_watermark_delay_seconds').get()).values;
+      expect(new Set(delays.map((v) => v.labels.group))).toEqual(new Set(topology.filter((s) => s.eventTime).map((s) => s.group)));
       // Without ClickHouse, every stage but the sink.
       expect(pipeline.stages).toHaveLength(topology.filter((s) => s.service !== 'sink').length);
       const { admin } = platform.transport;

@@ -41,6 +41,12 @@ export function buildServiceApp(deps: ServiceAppDeps) {
     reply.code(500).send({ error: 'POSGUARD_ERR_REQUEST_FAILED', message: 'the request failed on our side; it is logged' });
   });
 
+  // Every answer counted and timed by its route's pattern: a URL may carry anything a client sent.
+  const requests = deps.metrics.get('posguard_http_request_duration_seconds');
+  app.addHook('onResponse', async (request, reply) => {
+    requests.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+
   app.get('/healthz', async () => ({ status: 'ok', service: deps.service }));
 
   app.get('/readyz', async (_request, reply) => {

@@ -60,6 +60,44 @@ export const metricCatalog = {
     help: 'Batch inserts ClickHouse refused, by table; the rows stay buffered and are inserted again.',
     labelNames: ['table'],
   },
+  posguard_transactions_total: {
+    type: 'counter',
+    help: 'Transactions of a stage\'s tasks, by service, group and outcome: committed, aborted (failed before its commit, tried again) or commit_failed (may have happened; the task is rebuilt).',
+    labelNames: ['service', 'group', 'outcome'],
+  },
+  posguard_transaction_phase_seconds: {
+    type: 'histogram',
+    help: 'Time a stage\'s transaction spent in each phase, by service, group and phase: begin, send (its outputs), send_offsets, commit.',
+    labelNames: ['service', 'group', 'phase'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  },
+  posguard_transaction_records: {
+    type: 'histogram',
+    help: 'Records one committed transaction of a stage wrote (outputs and dead letters), by service and group.',
+    labelNames: ['service', 'group'],
+    buckets: [0, 1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
+  },
+  posguard_alerts_total: {
+    type: 'counter',
+    help: 'Fraud alerts a detector stage raised (committed to fraud.alerts.v1), by detector and severity.',
+    labelNames: ['detector', 'severity'],
+  },
+  posguard_watermark_delay_seconds: {
+    type: 'gauge',
+    help: 'Wall-clock time minus a detector task\'s event-time watermark, at its last commit, by service, group and task: how far behind the present its verdicts are (large for a replayed stream).',
+    labelNames: ['service', 'group', 'task'],
+  },
+  posguard_http_request_duration_seconds: {
+    type: 'histogram',
+    help: 'HTTP requests a service answered, by method, route (its pattern, never the URL) and status, with their duration.',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+  },
+  posguard_sink_rows_total: {
+    type: 'counter',
+    help: 'Rows the sink inserted into ClickHouse (inserts ClickHouse accepted; rows put in again after a refused flush count again), by table.',
+    labelNames: ['table'],
+  },
   posguard_clickhouse_migrations_applied_total: {
     type: 'counter',
     help: 'ClickHouse migration files applied by this process.',

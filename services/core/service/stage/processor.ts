@@ -37,6 +37,8 @@ export interface TaskProcessor {
   checkpoint?(): string | undefined;
   /** After the replay of a rebuild: reach the state of the checkpoint; outputs are discarded. */
   restore?(checkpoint: string | undefined): void;
+  /** The event time released up to, for the watermark-delay gauge; only processors that order by event time have it. */
+  watermark?(): number;
   /** How many inputs arrived after the watermark had passed them. */
   lateInputs?(): number;
   /** The whole state, for a snapshot; taken between batches, at committed positions. */

@@ -11,10 +11,19 @@ import type { Task } from './task.ts';
 export class RecordCollector {
   private readonly produced;
   private readonly lateInputs;
+  private readonly transactions;
+  private readonly phaseSeconds;
+  private readonly transactionRecords;
+  private readonly watermarkDelay;
 
   constructor(private readonly context: StageContext) {
-    this.produced = context.deps.metrics.get('posguard_records_produced_total');
-    this.lateInputs = context.deps.metrics.get('posguard_late_inputs_total');
+    const { metrics } = context.deps;
+    this.produced = metrics.get('posguard_records_produced_total');
+    this.lateInputs = metrics.get('posguard_late_inputs_total');
+    this.transactions = metrics.get('posguard_transactions_total');
+    this.phaseSeconds = metrics.get('posguard_transaction_phase_seconds');
+    this.transactionRecords = metrics.get('posguard_transaction_records');
+    this.watermarkDelay = metrics.get('posguard_watermark_delay_seconds');
   }
 
   /** Takes what a task made ready, encoded per topic, with the dead letters; counts it as produced. */
@@ -51,18 +60,24 @@ export class RecordCollector {
    * again, which settles that transaction either way, and resumes from the offsets the group has.
    */
   async publish(task: Task, outputs: ReadonlyMap<string, OutgoingRecord[]>, committing: readonly TopicPartitionOffset[]): Promise<void> {
-    const { groupId, logger } = this.context.deps;
+    const { groupId, logger, service } = this.context.deps;
     const checkpoint = task.processor.checkpoint?.();
     const offsets = committing.map((o) => ({ ...o, ...(checkpoint === undefined ? {} : { metadata: checkpoint }) }));
+    let records = 0;
+    for (const list of outputs.values()) records += list.length;
     let commitSent = false;
     await retrying(backoffs.transaction, async () => {
-      const transaction = await task.producer.transaction();
+      const phase = this.phaseTimer(service, groupId);
+      const transaction = await phase('begin', () => task.producer.transaction());
       try {
-        await transaction.send([...outputs].map(([topic, records]) => ({ topic, records })));
-        await transaction.sendOffsets(groupId, offsets);
+        await phase('send', () => transaction.send([...outputs].map(([topic, records]) => ({ topic, records }))));
+        await phase('send_offsets', () => transaction.sendOffsets(groupId, offsets));
         commitSent = true;
-        await transaction.commit();
+        await phase('commit', () => transaction.commit());
+        this.transactions.inc({ service, group: groupId, outcome: 'committed' });
+        this.transactionRecords.observe({ service, group: groupId }, records);
       } catch (error) {
+        this.transactions.inc({ service, group: groupId, outcome: commitSent ? 'commit_failed' : 'aborted' });
         if (commitSent) {
           logger.warn({ group: groupId, task: task.key, error: (error as Error).message },
             'the commit of a transaction failed, and may have happened: the task resumes from the offsets its group has');
@@ -76,6 +91,20 @@ export class RecordCollector {
       retriable: (error) => !commitSent && mayPassOnRetry(error),
       onRetry: (attempt, _delayMs, error) => logger.warn({ group: groupId, task: task.key, attempt, error: (error as Error).message }, 'transaction failed; retrying'),
     });
+    const watermark = task.processor.watermark?.();
+    if (watermark !== undefined && Number.isFinite(watermark)) this.watermarkDelay.set({ service, group: groupId, task: task.key }, (Date.now() - watermark) / 1000);
+  }
+
+  /** Runs one phase of a transaction, timing it. */
+  private phaseTimer(service: string, group: string) {
+    return async <T>(phase: string, work: () => Promise<T>): Promise<T> => {
+      const started = performance.now();
+      try {
+        return await work();
+      } finally {
+        this.phaseSeconds.observe({ service, group, phase }, (performance.now() - started) / 1000);
+      }
+    };
   }
 
   /**

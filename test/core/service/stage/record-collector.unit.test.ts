@@ -52,6 +52,10 @@ describe('the record collector', () => {
     task.processor.accept(input, outcome(1), 'tok_1');
     await collector.publish(task, collector.collect(task, []), [{ topic: input, partition: 0, offset: 1 }]);
     expect(attempts()).toBe(3);
+    const outcomes = (await h.metrics.get('posguard_transactions_total').get()).values.map((v) => [v.labels.outcome, v.value]);
+    expect(outcomes).toEqual([['aborted', 2], ['committed', 1]]);
+    const phases = (await h.metrics.get('posguard_transaction_phase_seconds').get()).values.filter((v) => v.metricName?.endsWith('_count')).map((v) => [v.labels.phase, v.value]);
+    expect(Object.fromEntries(phases)).toEqual({ begin: 3, send: 3, send_offsets: 1, commit: 1 });
     const out = h.log.log.topic(output).partitions.flat().map((r) => h.serdes.forTopic<CardOutcome>(output).decode(r.value!).outcomeId);
     expect(out).toEqual(['o-1']);
     expect((await h.log.admin.committedOffsets('module-test', input)).find((c) => c.partition === 0)).toMatchObject({ offset: 1, metadata: expect.stringContaining('"time"') });
@@ -65,6 +69,7 @@ describe('the record collector', () => {
     task.processor.accept(input, outcome(1), 'tok_1');
     await expect(collector.publish(task, collector.collect(task, []), [{ topic: input, partition: 0, offset: 1 }])).rejects.toThrow('producer fenced');
     expect(attempts()).toBe(1);
+    expect((await h.metrics.get('posguard_transactions_total').get()).values.map((v) => [v.labels.outcome, v.value])).toEqual([['aborted', 1]]);
     expect(h.log.log.topic(output).partitions.flat()).toHaveLength(0);
   });
 
