@@ -15,7 +15,7 @@ import { registerSerdes } from '../core/codec/serde.ts';
 import { topics } from '../core/codec/topics.ts';
 import type { PosguardConfig } from '../core/config/config.ts';
 import { createLogger } from '../core/observability/logging.ts';
-import { createMetrics } from '../core/observability/metrics.ts';
+import { createMetrics, type Metrics } from '../core/observability/metrics.ts';
 import type { FraudAlert } from '../core/records.ts';
 import { fmt } from '../detectors/kernel/alert.ts';
 import type { Thresholds } from '../detectors/thresholds.ts';
@@ -76,6 +76,8 @@ interface PipelineRun {
   readonly seconds: number;
   readonly alerts: FraudAlert[];
   readonly latencyMs: number[];
+  /** One table row per stage: see transactionsPerStage. */
+  readonly transactions: string[];
 }
 
 /**
@@ -97,7 +99,8 @@ async function benchPipeline(stream: GeneratedStream, config: PosguardConfig, th
     await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${config.clickhouseDatabase}` });
     await migrate(clickhouse, { database: config.clickhouseDatabase });
   }
-  const pipeline = await startPipeline({ platform, config, logger, metrics: createMetrics({ defaultMetrics: false }), thresholds, clickhouse });
+  const metrics = createMetrics({ defaultMetrics: false });
+  const pipeline = await startPipeline({ platform, config, logger, metrics, thresholds, clickhouse });
   const alerts: FraudAlert[] = [];
   const watcher = await platform.transport.consumer({ groupId: `posguard.bench.alerts.${randomUUID()}`, topics: [topics.fraudAlerts] });
   await watcher.run(async (batch) => {
@@ -141,7 +144,29 @@ async function benchPipeline(stream: GeneratedStream, config: PosguardConfig, th
     if (at !== undefined) latencyMs.push(alert.emittedAt - at);
   }
   latencyMs.sort((a, b) => a - b);
-  return { perSecond: authorisations / seconds, seconds, alerts, latencyMs };
+  return { perSecond: authorisations / seconds, seconds, alerts, latencyMs, transactions: await transactionsPerStage(metrics, seconds) };
+}
+
+/** Per stage: its transactions' count, rate, records each, outcomes and mean time per phase, from the stages' own metrics. */
+async function transactionsPerStage(metrics: Metrics, seconds: number): Promise<string[]> {
+  const values = async (name: Parameters<Metrics['get']>[0]) => (await metrics.get(name).get()).values as { labels: Record<string, string>; value: number; metricName?: string }[];
+  const outcomes = await values('posguard_transactions_total');
+  const records = await values('posguard_transaction_records');
+  const phases = await values('posguard_transaction_phase_seconds');
+  const sum = (list: typeof outcomes, match: (v: (typeof outcomes)[number]) => boolean) => list.filter(match).reduce((n, v) => n + v.value, 0);
+  const lines = [];
+  for (const group of [...new Set(outcomes.map((v) => v.labels.group!))].sort()) {
+    const committed = sum(outcomes, (v) => v.labels.group === group && v.labels.outcome === 'committed');
+    const failed = sum(outcomes, (v) => v.labels.group === group && v.labels.outcome !== 'committed');
+    const perTransaction = sum(records, (v) => v.labels.group === group && v.metricName?.endsWith('_sum') === true) / Math.max(1, committed);
+    const meanMs = (phase: string) => {
+      const of = (suffix: string) => sum(phases, (v) => v.labels.group === group && v.labels.phase === phase && v.metricName?.endsWith(suffix) === true);
+      return (1000 * of('_sum') / Math.max(1, of('_count'))).toFixed(1);
+    };
+    lines.push(`| ${group} | ${fmt.int(committed)} | ${fmt.int(committed / seconds)} | ${perTransaction.toFixed(0)} | ${failed} | ` +
+      `${meanMs('begin')} / ${meanMs('send')} / ${meanMs('send_offsets')} / ${meanMs('commit')} |`);
+  }
+  return lines;
 }
 
 interface RestartRun {
@@ -363,6 +388,13 @@ export const benchCommand: Command = {
         say(`| raw kafkajs on the same broker (idempotent produce + consume of ${fmt.int(encoded.length)} records, no processing) | ${fmt.int(raw)} | — |`);
         const kafka = await benchPipeline(stream, { ...base, dataDir }, thresholds, false);
         say(`| pipeline over Kafka (enricher + 4 detector stages, transactions, one process; no sink) | ${fmt.int(kafka.perSecond)} | ${lat(kafka)} |`);
+        say();
+        say();
+        say('Transactions per stage in that run (from the stages\' own metrics):');
+        say();
+        say('| stage (group) | committed | per second | records per transaction | aborted or commit failed | mean ms in begin / send / send_offsets / commit |');
+        say('| --- | --- | --- | --- | --- | --- |');
+        for (const line of kafka.transactions) say(line);
         say();
         say(`Kafka pipeline / raw kafkajs: ${(kafka.perSecond / raw).toFixed(3)}. Each authorisation crosses the broker 4 times in the pipeline ` +
           `(auth.requests → auth.enriched → by-terminal and by-merchant), once in the raw run; the detector stages wrote state snapshots every ` +
