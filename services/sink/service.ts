@@ -60,9 +60,12 @@ export async function runSink(deps: SinkDeps): Promise<RunningSink> {
   const deadLetterProducer: Producer = await transport.producer();
   const consumer = await transport.consumer({ groupId: groupOf('sink'), topics: declared('sink').inputs, maxBatchRecords: 5000 });
   let inserts = 0;
+  // Created at start, so that a scrape shows them at zero before the first row or refusal.
+  const insertFailures = metrics.get('posguard_clickhouse_insert_failures_total');
+  const rowsStored = metrics.get('posguard_sink_rows_total');
   const buffer = new RowBuffer(store, (offsets) => consumer.commit(offsets), {
-    refused: (table) => metrics.get('posguard_clickhouse_insert_failures_total').inc({ table }),
-    stored: (table, rows) => metrics.get('posguard_sink_rows_total').inc({ table }, rows),
+    refused: (table) => insertFailures.inc({ table }),
+    stored: (table, rows) => rowsStored.inc({ table }, rows),
     inserted: () => {
       if (deps.crashAfterInserts !== undefined && ++inserts >= deps.crashAfterInserts) {
         logger.warn({ inserts }, 'fault injection: crashing between ClickHouse insert and offset commit');
@@ -82,11 +85,18 @@ export async function runSink(deps: SinkDeps): Promise<RunningSink> {
     }
   }, Math.max(10, Math.floor(deps.flushMs / 4)));
 
+  // A stop ends the wait for ClickHouse: what is not stored is not committed, and is read again by the next sink.
+  let stopping = false;
+  let stopped = () => {};
+  const stopSignal = new Promise<void>((resolve) => { stopped = resolve; });
+
   /** Flushes until ClickHouse accepts, with backoff; the consumer waits (back-pressure) but stays in its group. */
   async function flushUntilAccepted(heartbeat: () => Promise<void>): Promise<void> {
     await retrying(backoffs.clickhouseInsert, flush, {
       // Whatever ClickHouse answers, the rows stay buffered and nothing is skipped: only a stop ends the wait.
       retriable: () => true,
+      stopping: stopSignal,
+      stopped: () => stopping,
       onRetry: async (attempt, delayMs, error) => {
         logger.error({ attempt, retryInMs: Math.round(delayMs), error: (error as Error).message }, 'ClickHouse refused a batch; its rows stay buffered and consumption waits');
         await heartbeat();
@@ -109,6 +119,8 @@ export async function runSink(deps: SinkDeps): Promise<RunningSink> {
     ready: () => consumer.joined() && !buffer.refused,
     flush,
     async stop() {
+      stopping = true;
+      stopped();
       clearInterval(timer);
       await flush().catch((error: unknown) => logger.error({ error }, 'final sink flush failed'));
       await consumer.disconnect();

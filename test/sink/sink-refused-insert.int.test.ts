@@ -58,6 +58,7 @@ describe('the sink when ClickHouse refuses a batch', () => {
       // what is not stored (not what was consumed). Asserted once ClickHouse accepts again: a sink
       // stopped while it refuses would wait for it.
       const whileRefused = { ready: sink.ready(), lag: await lagOf(metrics, topics.cardOutcomes) };
+      expect(await refusals(metrics)).toBeGreaterThanOrEqual(3);
 
       await clickhouse().client.command({ query: 'RENAME TABLE posguard.card_outcomes_away TO posguard.card_outcomes' });
       // (Lag is known for the partitions the sink has consumed from; consumption waits meanwhile.)
@@ -69,6 +70,29 @@ describe('the sink when ClickHouse refuses a batch', () => {
       expect(await lagOf(metrics, topics.cardOutcomes)).toBe(0);
     } finally {
       await sink.stop();
+    }
+  });
+
+  it('stops promptly while ClickHouse refuses, leaving what it held uncommitted for the next sink', async () => {
+    await clickhouse().client.command({ query: 'RENAME TABLE posguard.card_outcomes TO posguard.card_outcomes_away' });
+    const metrics = createMetrics({ defaultMetrics: false });
+    const sink = await runSink({
+      transport: platform().transport, serdes: platform().serdes, clickhouse: clickhouse().client, database: 'posguard', logger, metrics,
+      batchRecords: 5, flushMs: 50,
+    });
+    try {
+      const committedBefore = await committedOutcomes();
+      const more: StreamRecord[] = Array.from({ length: 12 }, (_, i) => ({ type: 'outcome', record: outcome({ card: `tok-refused-again-${i}`, at: T0 + i * DAY }).record }) as StreamRecord);
+      // Before the first refusal the counter is there, at zero: a dashboard sees it from the start.
+      expect(await refusals(metrics)).toBe(0);
+      await produceStream(more, await platform().transport.producer(), platform().serdes);
+      await waitFor('ClickHouse to refuse a few inserts', async () => (await refusals(metrics)) >= 3, 20_000);
+      const started = Date.now();
+      await sink.stop();
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(await committedOutcomes()).toBe(committedBefore);
+    } finally {
+      await clickhouse().client.command({ query: 'RENAME TABLE posguard.card_outcomes_away TO posguard.card_outcomes' });
     }
   });
 });
