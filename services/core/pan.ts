@@ -72,8 +72,6 @@ function digitView(text: string): DigitView {
   return { text: read, at };
 }
 
-/** What may stand between the groups of a grouped number (one kind throughout). */
-const groupSeparator = /^(?: {1,2}|[\t\u00a0\u2000-\u200a\u202f\u2010-\u2015\u2212\u205f\u3000._/-]|\r?\n)$/;
 /** Digit counts of the groupings people write: 4-4-4-1…4, 4-4-4-4-1…3, and Amex's and Diners' 4-6-5 and 4-6-4. */
 const groupings: readonly (readonly [number, number][])[] = [
   [[4, 4], [4, 4], [4, 4], [1, 4]], [[4, 4], [4, 4], [4, 4], [4, 4], [1, 3]], [[4, 4], [6, 6], [4, 5]],
@@ -163,23 +161,7 @@ function runIsPan(text: string, run: DigitRun): boolean {
   return schemeShaped(digits) || ((isLetter(before) || isLetter(after)) && schemeExact(digits));
 }
 
-/** Whether runs i..j, with the text between them, are a number written in groups. */
-function groupedIsPan(text: string, runs: readonly DigitRun[], i: number, j: number, digits: string): boolean {
-  const gap = text.slice(runs[i]!.end, runs[i + 1]!.start);
-  if (!groupSeparator.test(gap)) return false;
-  for (let k = i + 1; k < j; k++) if (text.slice(runs[k]!.end, runs[k + 1]!.start) !== gap) return false;
-  const lengths = runs.slice(i, j + 1).map((r) => r.end - r.start);
-  const fits = groupings.some((g) => g.length === lengths.length && g.every(([min, max], k) => lengths[k]! >= min && lengths[k]! <= max));
-  return fits && (schemeShaped(digits) || schemeExact(digits)) && luhn(digits);
-}
-
-/** Adds [start, end) unless it overlaps a span already found. */
-function addSpan(spans: [number, number][], start: number, end: number): void {
-  for (const [s, e] of spans) if (start < e && end > s) return;
-  spans.push([start, end]);
-}
-
-/** The characters a grouping may be separated by, one of them (or two spaces, or CR LF) between each group. */
+/** What may stand between the groups of a grouped number (the same throughout): one of these characters, two spaces, or CR LF. */
 const separatorCodes = new Set([0x20, 0x09, 0x0a, 0xa0, 0x202f, 0x205f, 0x3000, 0x2212, 0x2e, 0x5f, 0x2f, 0x2d,
   ...Array.from({ length: 11 }, (_, k) => 0x2000 + k), ...Array.from({ length: 6 }, (_, k) => 0x2010 + k)]);
 
@@ -191,6 +173,22 @@ const separatorCodes = new Set([0x20, 0x09, 0x0a, 0xa0, 0x202f, 0x205f, 0x3000, 
 function mayJoin(text: string, from: number, to: number): boolean {
   if (to - from === 1) return separatorCodes.has(text.charCodeAt(from));
   return to - from === 2 && ((text.charCodeAt(from) === 0x20 && text.charCodeAt(from + 1) === 0x20) || (text.charCodeAt(from) === 0x0d && text.charCodeAt(from + 1) === 0x0a));
+}
+
+/** Whether runs i..j, with the text between them, are a number written in groups. */
+function groupedIsPan(text: string, runs: readonly DigitRun[], i: number, j: number, digits: string): boolean {
+  if (!mayJoin(text, runs[i]!.end, runs[i + 1]!.start)) return false;
+  const gap = text.slice(runs[i]!.end, runs[i + 1]!.start);
+  for (let k = i + 1; k < j; k++) if (text.slice(runs[k]!.end, runs[k + 1]!.start) !== gap) return false;
+  const lengths = runs.slice(i, j + 1).map((r) => r.end - r.start);
+  const fits = groupings.some((g) => g.length === lengths.length && g.every(([min, max], k) => lengths[k]! >= min && lengths[k]! <= max));
+  return fits && (schemeShaped(digits) || schemeExact(digits)) && luhn(digits);
+}
+
+/** Adds [start, end) unless it overlaps a span already found. */
+function addSpan(spans: [number, number][], start: number, end: number): void {
+  for (const [s, e] of spans) if (start < e && end > s) return;
+  spans.push([start, end]);
 }
 
 /** The spans [start, end) of the card numbers in a view's text. */

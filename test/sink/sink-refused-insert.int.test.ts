@@ -41,14 +41,20 @@ async function refusals(metrics: Metrics): Promise<number> {
   return metric.values.reduce((n, v) => n + v.value, 0);
 }
 
+/** A sink on the embedded platform that flushes every 5 records or 50 ms. */
+async function startSink() {
+  const metrics = createMetrics({ defaultMetrics: false });
+  const sink = await runSink({
+    transport: platform().transport, serdes: platform().serdes, clickhouse: clickhouse().client, database: 'posguard', logger, metrics,
+    batchRecords: 5, flushMs: 50,
+  });
+  return { metrics, sink };
+}
+
 describe('the sink when ClickHouse refuses a batch', () => {
   it('keeps the rows and their offsets until ClickHouse accepts them, then stores every record once', async () => {
     await clickhouse().client.command({ query: 'RENAME TABLE posguard.card_outcomes TO posguard.card_outcomes_away' });
-    const metrics = createMetrics({ defaultMetrics: false });
-    const sink = await runSink({
-      transport: platform().transport, serdes: platform().serdes, clickhouse: clickhouse().client, database: 'posguard', logger, metrics,
-      batchRecords: 5, flushMs: 50,
-    });
+    const { metrics, sink } = await startSink();
     try {
       await produceStream(outcomes, await platform().transport.producer(), platform().serdes);
 
@@ -75,11 +81,7 @@ describe('the sink when ClickHouse refuses a batch', () => {
 
   it('stops promptly while ClickHouse refuses, leaving what it held uncommitted for the next sink', async () => {
     await clickhouse().client.command({ query: 'RENAME TABLE posguard.card_outcomes TO posguard.card_outcomes_away' });
-    const metrics = createMetrics({ defaultMetrics: false });
-    const sink = await runSink({
-      transport: platform().transport, serdes: platform().serdes, clickhouse: clickhouse().client, database: 'posguard', logger, metrics,
-      batchRecords: 5, flushMs: 50,
-    });
+    const { metrics, sink } = await startSink();
     try {
       const committedBefore = await committedOutcomes();
       const more: StreamRecord[] = Array.from({ length: 12 }, (_, i) => ({ type: 'outcome', record: outcome({ card: `tok-refused-again-${i}`, at: T0 + i * DAY }).record }) as StreamRecord);

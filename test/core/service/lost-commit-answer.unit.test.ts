@@ -20,6 +20,7 @@ import { runStage } from '../../../services/core/service/stage-runner.ts';
 import { createInProcessTransport } from '../../../services/core/transport/in-process/in-process-log.ts';
 import type { ConsumedBatch, Transport } from '../../../services/core/transport/port.ts';
 import type { InProcessLog } from '../../../services/core/transport/in-process/in-process-log.ts';
+import { delegating, wrappingTransactions } from '../../support/transaction-faults.ts';
 import { waitFor } from '../../support/wait.ts';
 
 const input = 'outcomes.in';
@@ -30,34 +31,22 @@ function losingOneCommitAnswer(transport: Transport): { transport: Transport; lo
   let lost = false;
   return {
     lost: () => lost,
-    transport: {
-      ...transport,
-      async transactionalProducer(id) {
-        const producer = await transport.transactionalProducer(id);
-        return {
-          ...producer,
-          async transaction() {
-            const transaction = await producer.transaction();
-            let carriesRecords = false;
-            return {
-              sendOffsets: (groupId, offsets) => transaction.sendOffsets(groupId, offsets),
-              abort: () => transaction.abort(),
-              async send(batches) {
-                carriesRecords ||= batches.some((b) => b.records.length > 0);
-                await transaction.send(batches);
-              },
-              async commit() {
-                await transaction.commit();
-                if (carriesRecords && !lost) {
-                  lost = true;
-                  throw new Error('Connection closed before the broker answered EndTxn');
-                }
-              },
-            };
-          },
-        };
-      },
-    },
+    transport: wrappingTransactions(transport, (transaction) => {
+      let carriesRecords = false;
+      return delegating(transaction, {
+        async send(batches) {
+          carriesRecords ||= batches.some((b) => b.records.length > 0);
+          await transaction.send(batches);
+        },
+        async commit() {
+          await transaction.commit();
+          if (carriesRecords && !lost) {
+            lost = true;
+            throw new Error('Connection closed before the broker answered EndTxn');
+          }
+        },
+      });
+    }),
   };
 }
 

@@ -3,6 +3,7 @@ import type { CardOutcome } from '../../../../services/core/records.ts';
 import { RecordCollector } from '../../../../services/core/service/stage/record-collector.ts';
 import type { Task } from '../../../../services/core/service/stage/task.ts';
 import type { Transport } from '../../../../services/core/transport/port.ts';
+import { delegating, wrappingTransactions } from '../../../support/transaction-faults.ts';
 import { harness, input, outcome, output, passingOn } from './harness.ts';
 
 /** The log's transport, except that the sends of the first `failures` transactions throw `error`. */
@@ -10,30 +11,15 @@ function failingSends(transport: Transport, failures: number, error: () => Error
   let attempts = 0;
   return {
     attempts: () => attempts,
-    transport: {
-      ...transport,
-      async transactionalProducer(id) {
-        const producer = await transport.transactionalProducer(id);
-        return {
-          ...producer,
-          async transaction() {
-            const transaction = await producer.transaction();
-            attempts++;
-            const failing = attempts <= failures;
-            return {
-              ...transaction,
-              sendOffsets: (g, o) => transaction.sendOffsets(g, o),
-              abort: () => transaction.abort(),
-              commit: () => transaction.commit(),
-              async send(batches) {
-                if (failing) throw error();
-                await transaction.send(batches);
-              },
-            };
-          },
-        };
-      },
-    },
+    transport: wrappingTransactions(transport, (transaction) => {
+      const failing = ++attempts <= failures;
+      return delegating(transaction, {
+        async send(batches) {
+          if (failing) throw error();
+          await transaction.send(batches);
+        },
+      });
+    }),
   };
 }
 
