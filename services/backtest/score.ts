@@ -46,8 +46,13 @@ export class ConfirmedFraud {
     this.places.set(a.eventId, { time: a.eventTime, cardToken: a.cardToken, terminalId: a.terminalId, merchantId: a.merchantId });
   }
 
+  /** Every authorisation an outcome confirmed as fraud. */
+  readonly fraudulentEventIds = new Set<string>();
+
   outcome(o: CardOutcome): void {
-    if (confirmsFraud(o)) this.pending.push(o);
+    if (!confirmsFraud(o)) return;
+    this.pending.push(o);
+    for (const eventId of o.disputedEventIds) this.fraudulentEventIds.add(eventId);
   }
 
   /** Subject → its fraud window (first disputed authorisation … last one), after the stream was read. */

@@ -156,6 +156,34 @@ export interface FraudAlert {
   acquirerId: string | null;
 }
 
+export type DecisionKind = 'APPROVE' | 'REVIEW' | 'DECLINE' | 'UNKNOWN';
+
+export interface DecisionReason {
+  code: string;
+  /** Log-odds added to the score. */
+  points: number;
+  explanation: string;
+}
+
+/** The verdict on one authorisation as it arrives (schemas/Decision.avsc). */
+export interface Decision {
+  eventId: string;
+  acquirerId: string;
+  cardToken: string;
+  terminalId: string;
+  merchantId: string;
+  eventTime: number;
+  amountMinor: number;
+  currency: string;
+  score: number;
+  decision: DecisionKind;
+  reasons: DecisionReason[];
+  measurements: Record<string, number>;
+  modelVersion: string;
+  /** Wall clock at publication; eventTime in replay. */
+  decidedAt: number;
+}
+
 export interface FieldError {
   path: string;
   message: string;

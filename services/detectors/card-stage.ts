@@ -21,6 +21,7 @@ import type { Verdict } from './kernel/alert.ts';
 import type { CompromiseNotice, CompromisedVisit, DisputeNotice } from './inputs.ts';
 import type { Thresholds } from './thresholds.ts';
 import { evictionEveryAuthorisations } from './kernel/eviction.ts';
+import { assessCard, initialCardSpending, type CardAssessment, type CardSpending } from './decision/card-assessment.ts';
 
 const historyLimit = 400;
 
@@ -40,6 +41,8 @@ interface CardState {
   profile: CardProfile;
   compromisedAt: number | null;
   lastSeen: number;
+  /** What the card's decisions read: its amounts, its last confirmed fraud and alert. */
+  spending: CardSpending;
 }
 
 /** One card: each acquirer's view of it, and the network-wide outcomes every view, even a later one, takes. */
@@ -54,7 +57,10 @@ const networkOutcomeLimit = 20;
 export interface CardStageOutput {
   readonly verdicts: Verdict[];
   readonly compromises: CompromiseNotice[];
+  /** Disputed authorisations that point at a place (in person or keyed at a fake terminal), for the merchant stage. */
   readonly disputes: DisputeNotice[];
+  /** Every authorisation an outcome confirmed as fraud, for the terminal stage's fraud rates. */
+  readonly confirmedFraud: DisputeNotice[];
 }
 
 export class CardStage {
@@ -84,10 +90,10 @@ export class CardStage {
     const views = this.views(token);
     let state = views.byAcquirer.get(acquirerId);
     if (state === undefined) {
-      state = { history: [], cloned: initialClonedCardState(), profile: initialCardProfile(), compromisedAt: null, lastSeen: 0 };
+      state = { history: [], cloned: initialClonedCardState(), profile: initialCardProfile(), compromisedAt: null, lastSeen: 0, spending: initialCardSpending() };
       views.byAcquirer.set(acquirerId, state);
       // What the network said about the card before this acquirer saw it holds for this view too.
-      for (const o of views.networkOutcomes) this.outcomeOn(state, o, { verdicts: [], compromises: [], disputes: [] });
+      for (const o of views.networkOutcomes) this.outcomeOn(state, o, { verdicts: [], compromises: [], disputes: [], confirmedFraud: [] });
     }
     return state;
   }
@@ -102,20 +108,27 @@ export class CardStage {
   }
 
   /**
-   * Takes an authorisation; returns false, and ignores it, when it is a resend of one the card
-   * already had (same eventId and event time): an acquirer resending a request whose answer it lost,
-   * after ingest died or through another ingest instance, must not count twice in any window.
+   * Takes an authorisation and returns what the card's history says of it; returns undefined, and
+   * ignores it, when it is a resend of one the card already had (same eventId and event time): an
+   * acquirer resending a request whose answer it lost, after ingest died or through another ingest
+   * instance, must not count twice in any window.
    */
-  authorisation(e: EnrichedAuthorisation, out: CardStageOutput): boolean {
+  authorisation(e: EnrichedAuthorisation, out: CardStageOutput): CardAssessment | undefined {
     const a = e.authorisation;
     const state = this.card(a.cardToken, a.acquirerId);
     // The history is in event-time order: only entries at this authorisation's time can be it.
     for (let i = state.history.length - 1; i >= 0 && state.history[i]!.time >= a.eventTime; i--) {
-      if (state.history[i]!.eventId === a.eventId && state.history[i]!.time === a.eventTime) return false;
+      if (state.history[i]!.eventId === a.eventId && state.history[i]!.time === a.eventTime) return undefined;
     }
     state.lastSeen = a.eventTime;
     const cloned = evolveClonedCard(state.cloned, e, this.thresholds);
     const unusual = evolveCardBehaviour(state.profile, this.population, this.shardOf(a.cardToken), e, this.thresholds);
+    for (const verdict of [cloned, unusual]) {
+      if (verdict === undefined) continue;
+      state.spending.alertedAt = a.eventTime;
+      state.spending.alertDetector = verdict.detector;
+    }
+    const assessment = assessCard(state.spending, state.history, e, this.thresholds);
     state.history.push({
       eventId: a.eventId, time: a.eventTime, terminalId: a.terminalId, merchantId: a.merchantId,
       inPerson: isInPersonUse(e), online: e.terminal?.kind === 'VIRTUAL',
@@ -128,7 +141,7 @@ export class CardStage {
     }
     if (unusual !== undefined) out.verdicts.push({ ...unusual, acquirerId: a.acquirerId });
     this.maybeEvict(a.eventTime);
-    return true;
+    return assessment;
   }
 
   outcome(o: CardOutcome, out: CardStageOutput): void {
@@ -139,6 +152,7 @@ export class CardStage {
     state.lastSeen = Math.max(state.lastSeen, o.reportedAt);
     if (o.kind === 'LOST_STOLEN') lostOrStolen(state.cloned, o.reportedAt);
     if (!o.fraudRelated && o.kind !== 'CONFIRMED_FRAUD' && o.kind !== 'LOST_STOLEN') return;
+    state.spending.fraudReportedAt = Math.max(state.spending.fraudReportedAt ?? o.reportedAt, o.reportedAt);
 
     const disputed = new Set(o.disputedEventIds);
     let firstFraud = o.reportedAt;
@@ -149,13 +163,14 @@ export class CardStage {
       disputedFound = true;
       disputedInPerson ||= entry.inPerson;
       firstFraud = Math.min(firstFraud, entry.time);
-      // Which web shop a stolen card number was spent at says nothing about a terminal: disputes at
-      // virtual terminals do not point at a place. (Keyed entries at a fake terminal still do.)
-      if (entry.online) continue;
-      out.disputes.push({
+      const notice: DisputeNotice = {
         cardToken: o.cardToken, outcomeId: o.outcomeId, time: o.reportedAt, eventId: entry.eventId, eventTime: entry.time,
         terminalId: entry.terminalId, merchantId: entry.merchantId,
-      });
+      };
+      out.confirmedFraud.push(notice);
+      // Which web shop a stolen card number was spent at says nothing about a terminal: disputes at
+      // virtual terminals do not point at a place. (Keyed entries at a fake terminal still do.)
+      if (!entry.online) out.disputes.push(notice);
     }
     // A skimmer copies a card to be used in person (counterfeit). Fraud only online or by phone
     // says the card's data leaked somewhere else (phishing, a breach); a lost or stolen card was

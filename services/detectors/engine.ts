@@ -3,7 +3,8 @@
  * repartition topics, in one object. `replay` and the quality benchmark use it directly; it is
  * deterministic for a given input sequence.
  */
-import type { FraudAlert } from '../core/records.ts';
+import type { Decision, FraudAlert } from '../core/records.ts';
+import type { DecisionPolicies } from './decision/decide.ts';
 import type { StageInput } from './inputs.ts';
 import { ArbiterProcessor, CardProcessor, MerchantProcessor, TerminalProcessor, emptyOutput } from './processors.ts';
 import type { Thresholds } from './thresholds.ts';
@@ -15,10 +16,14 @@ export class DetectionEngine {
   private readonly arbiter: ArbiterProcessor;
   private readonly out = emptyOutput();
 
-  /** `shardOf(cardToken)`: the card's partition, as the detectors service would see it. */
-  constructor(thresholds: Thresholds, shardOf: (cardToken: string) => number, private readonly onAlert: (alert: FraudAlert) => void) {
+  /**
+   * `shardOf(cardToken)`: the card's partition, as the detectors service would see it. `onDecision`
+   * gets the decision on every authorisation, in the order the terminal stage makes them.
+   */
+  constructor(thresholds: Thresholds, shardOf: (cardToken: string) => number, private readonly onAlert: (alert: FraudAlert) => void,
+    private readonly onDecision: (decision: Decision) => void = () => undefined, policies: DecisionPolicies = {}) {
     this.card = new CardProcessor(thresholds, shardOf);
-    this.terminal = new TerminalProcessor(thresholds);
+    this.terminal = new TerminalProcessor(thresholds, policies);
     this.merchant = new MerchantProcessor(thresholds);
     this.arbiter = new ArbiterProcessor(thresholds);
   }
@@ -52,5 +57,7 @@ export class DetectionEngine {
     this.arbiter.drain(out, all);
     for (const alert of out.alerts) this.onAlert(alert);
     out.alerts.length = 0;
+    for (const decision of out.decisions) this.onDecision(decision);
+    out.decisions.length = 0;
   }
 }

@@ -4,6 +4,7 @@
  * authorisations re-keyed by terminal and by merchant.
  */
 import type { CardOutcome, EnrichedAuthorisation } from '../core/records.ts';
+import type { CardAssessment } from './decision/card-assessment.ts';
 
 /** A genuine visit of a card, now known compromised, to a terminal, before its first fraud. */
 export interface CompromisedVisit {
@@ -33,7 +34,8 @@ export interface DisputeNotice {
 }
 
 export type StageInput =
-  | { readonly kind: 'authorisation'; readonly time: number; readonly id: string; readonly value: EnrichedAuthorisation }
+  /** `card`: what the card's history said of it, set by the card stage for the terminal stage's decision. */
+  | { readonly kind: 'authorisation'; readonly time: number; readonly id: string; readonly value: EnrichedAuthorisation; readonly card?: CardAssessment }
   | { readonly kind: 'outcome'; readonly time: number; readonly id: string; readonly value: CardOutcome }
   | { readonly kind: 'compromise'; readonly time: number; readonly id: string; readonly value: CompromiseNotice }
   | { readonly kind: 'dispute'; readonly time: number; readonly id: string; readonly value: DisputeNotice };

@@ -8,7 +8,8 @@
  *     ├─> terminal (posguard.detectors.by-terminal)
  *     └─> merchant (posguard.detectors.by-merchant) ─> arbiter (posguard.detectors.clusters)
  */
-import type { FraudAlert } from '../core/records.ts';
+import type { Decision, FraudAlert } from '../core/records.ts';
+import type { DecisionPolicies } from './decision/decide.ts';
 import { CardStage, type CardStageOutput } from './card-stage.ts';
 import type { StageInput } from './inputs.ts';
 import { toAlert, type Verdict } from './kernel/alert.ts';
@@ -37,6 +38,8 @@ export const statisticInput = (value: CityStatistic): ArbiterInput => ({
 /** Everything a drain produced. Arrays are appended to; the caller empties them. */
 export interface ProcessorOutput {
   readonly alerts: FraudAlert[];
+  /** One per authorisation, from the terminal stage. */
+  readonly decisions: Decision[];
   readonly toTerminal: KeyedStageInput[];
   readonly toMerchant: KeyedStageInput[];
   readonly toArbiter: ArbiterInput[];
@@ -53,7 +56,7 @@ export function checkpointPending(metadata: string | null | undefined): boolean 
 }
 
 export function emptyOutput(): ProcessorOutput {
-  return { alerts: [], toTerminal: [], toMerchant: [], toArbiter: [] };
+  return { alerts: [], decisions: [], toTerminal: [], toMerchant: [], toArbiter: [] };
 }
 
 function publish(verdicts: Verdict[], out: ProcessorOutput): void {
@@ -128,14 +131,16 @@ export class CardProcessor extends Processor<StageInput> {
   }
 
   protected process(input: StageInput, out: ProcessorOutput): void {
-    const stageOut: CardStageOutput = { verdicts: this.verdicts, compromises: [], disputes: [] };
+    const stageOut: CardStageOutput = { verdicts: this.verdicts, compromises: [], disputes: [], confirmedFraud: [] };
     switch (input.kind) {
-      case 'authorisation':
+      case 'authorisation': {
+        const card = this.stage.authorisation(input.value, stageOut);
         // A resend goes no further: the terminal and merchant stages see each authorisation once.
-        if (!this.stage.authorisation(input.value, stageOut)) break;
-        out.toTerminal.push(toTerminalStage.authorisation(input));
+        if (card === undefined) break;
+        out.toTerminal.push(toTerminalStage.authorisation(input, card));
         out.toMerchant.push(toMerchantStage.authorisation(input));
         break;
+      }
       case 'outcome':
         this.stage.outcome(input.value, stageOut);
         break;
@@ -149,15 +154,23 @@ export class CardProcessor extends Processor<StageInput> {
     }
     for (const notice of stageOut.compromises) out.toMerchant.push(...toMerchantStage.compromise(notice));
     for (const notice of stageOut.disputes) out.toMerchant.push(toMerchantStage.dispute(notice));
+    for (const notice of stageOut.confirmedFraud) out.toTerminal.push(toTerminalStage.confirmedFraud(notice));
   }
 }
 
 export class TerminalProcessor extends Processor<KeyedStageInput> {
-  private readonly stage = new TerminalStage(this.thresholds);
+  private readonly stage: TerminalStage;
 
-  protected process(input: KeyedStageInput): void {
-    if (input.kind !== 'authorisation') throw new Error(`the terminal stage does not take ${input.kind} inputs`);
-    this.stage.authorisation(input.value, this.verdicts);
+  /** `policies`: the acquirers' own review and decline thresholds. */
+  constructor(thresholds: Thresholds, policies: DecisionPolicies = {}) {
+    super(thresholds);
+    this.stage = new TerminalStage(thresholds, policies);
+  }
+
+  protected process(input: KeyedStageInput, out: ProcessorOutput): void {
+    if (input.kind === 'authorisation') this.stage.authorisation(input.value, input.card, this.verdicts, out.decisions);
+    else if (input.kind === 'dispute') this.stage.confirmedFraud(input.value);
+    else throw new Error(`the terminal stage does not take ${input.kind} inputs`);
   }
 }
 

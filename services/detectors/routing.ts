@@ -3,6 +3,7 @@
  * merchant; notices split so the merchant stage only gets what concerns each merchant. Used by the
  * in-memory engine and by the repartition producers of the detectors service alike.
  */
+import type { CardAssessment } from './decision/card-assessment.ts';
 import type { CompromiseNotice, DisputeNotice, StageInput } from './inputs.ts';
 
 /** A stage input with the key it travels under to its next stage. */
@@ -26,12 +27,18 @@ function splitCompromise(notice: CompromiseNotice): KeyedStageInput[] {
   }));
 }
 
+const dispute = (n: DisputeNotice, key: string): KeyedStageInput => ({ kind: 'dispute', time: n.time, id: `d:${n.outcomeId}:${n.eventId}`, value: n, key });
+
 export const toTerminalStage = {
-  authorisation: (input: AuthorisationInput): KeyedStageInput => rekeyed(input, input.value.authorisation.terminalId),
+  /** With what the card's history said of it: the terminal stage decides on it. */
+  authorisation: (input: AuthorisationInput, card: CardAssessment): KeyedStageInput =>
+    ({ kind: input.kind, time: input.time, id: input.id, value: input.value, card, key: input.value.authorisation.terminalId }),
+  /** Confirmed fraud at the terminal, for its fraud rate (every disputed authorisation, online ones included). */
+  confirmedFraud: (n: DisputeNotice): KeyedStageInput => dispute(n, n.terminalId),
 };
 
 export const toMerchantStage = {
   authorisation: (input: AuthorisationInput): KeyedStageInput => rekeyed(input, input.value.authorisation.merchantId),
   compromise: (n: CompromiseNotice): KeyedStageInput[] => splitCompromise(n),
-  dispute: (n: DisputeNotice): KeyedStageInput => ({ kind: 'dispute', time: n.time, id: `d:${n.outcomeId}:${n.eventId}`, value: n, key: n.merchantId }),
+  dispute: (n: DisputeNotice): KeyedStageInput => dispute(n, n.merchantId),
 };

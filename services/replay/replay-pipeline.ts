@@ -3,7 +3,8 @@
  * tables, authorisations enriched and fed with outcomes to the detection engine. Deterministic for
  * a given record order; `replay` and the quality benchmark use it.
  */
-import type { FraudAlert } from '../core/records.ts';
+import type { Decision, FraudAlert } from '../core/records.ts';
+import type { DecisionPolicies } from '../detectors/decision/decide.ts';
 import type { ParsedRecord } from '../core/jsonl/record-line.ts';
 import { keyPartitioner } from '../core/transport/key-partition.ts';
 import { DetectionEngine } from '../detectors/engine.ts';
@@ -17,8 +18,9 @@ export class ReplayPipeline {
   readonly counts = { authorisation: 0, merchant: 0, terminal: 0, outcome: 0 };
 
   /** `partitions`: of the card-keyed topics, so per-partition state matches the distributed run. */
-  constructor(thresholds: Thresholds, partitions: number, onAlert: (alert: FraudAlert) => void) {
-    this.engine = new DetectionEngine(thresholds, keyPartitioner(partitions), onAlert);
+  constructor(thresholds: Thresholds, partitions: number, onAlert: (alert: FraudAlert) => void,
+    onDecision?: (decision: Decision) => void, policies?: DecisionPolicies) {
+    this.engine = new DetectionEngine(thresholds, keyPartitioner(partitions), onAlert, onDecision, policies);
   }
 
   get lateInputs(): number {

@@ -16,7 +16,7 @@ function cardStage() {
   const tables = new ProfileTables();
   for (const r of registry()) if (r.kind === 'terminal') tables.putTerminal(r.record); else if (r.kind === 'merchant') tables.putMerchant(r.record);
   const stage = new CardStage(defaultThresholds, () => 0);
-  const out = (): CardStageOutput => ({ verdicts: [], compromises: [], disputes: [] });
+  const out = (): CardStageOutput => ({ verdicts: [], compromises: [], disputes: [], confirmedFraud: [] });
   const buy = (acquirerId: string, at: number, terminal = tills.paris): AuthorisationEvent => {
     const record = { ...purchase({ card: 'tok-shared', at, terminal }).record, acquirerId };
     stage.authorisation(enrich(tables, record), out());

@@ -94,7 +94,7 @@ describe('cloned card', () => {
     const tables = new ProfileTables();
     for (const r of registry()) if (r.kind === 'terminal') tables.putTerminal(r.record); else if (r.kind === 'merchant') tables.putMerchant(r.record);
     const stage = new CardStage(defaultThresholds, () => 0);
-    const out = { verdicts: [], compromises: [], disputes: [] };
+    const out = { verdicts: [], compromises: [], disputes: [], confirmedFraud: [] };
     stage.authorisation(enrich(tables, purchase({ card: 'tok-quiet', at: T0 }).record), out);
     const later = T0 + (defaultThresholds.compromiseLookbackDays + 31) * DAY;
     for (let i = 0; i < 50_000; i++) stage.authorisation(enrich(tables, purchase({ card: `tok-${i % 10}`, at: later + i }).record), out);

@@ -51,6 +51,8 @@ export interface PosguardConfig {
   readonly prometheusTargetsDir: string | undefined;
   /** Fault injection for crash tests: the sink kills itself after this many inserts, before their commit; undefined: never. */
   readonly faultSinkCrashAfterInserts: number | undefined;
+  /** Acquirers' own review and decline score thresholds; the others take the thresholds' defaults. */
+  readonly decisionPolicies: Readonly<Record<string, { readonly review: number; readonly decline: number }>>;
   readonly runMode: 'embedded' | 'distributed';
 }
 
@@ -145,6 +147,27 @@ const parseKeyDigests: Parser<readonly KeyDigest[]> = (raw) => {
     keys.push({ holder, sha256: digest !== null ? Buffer.from(digest[1]!, 'hex') : keyDigest(secret) });
   }
   return keys;
+};
+
+const score = (raw: string, what: string): number => {
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1) throw new InvalidValue(`${what} "${raw}" is not a score from 0 to 1`);
+  return value;
+};
+
+/** `acquirerId:review/decline,…`, e.g. `acq-eu-01:0.3/0.9`. */
+const parseDecisionPolicies: Parser<PosguardConfig['decisionPolicies']> = (raw) => {
+  const policies: Record<string, { review: number; decline: number }> = {};
+  for (const entry of raw.split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+    const match = /^([^:\s]+):([^/]*)\/(.*)$/.exec(entry);
+    if (match === null) throw new InvalidValue(`entry "${entry}" is not acquirerId:review/decline`);
+    const [, acquirerId, review, decline] = match as unknown as [string, string, string, string];
+    const policy = { review: score(review, `${acquirerId}'s review`), decline: score(decline, `${acquirerId}'s decline`) };
+    if (policy.review > policy.decline) throw new InvalidValue(`${acquirerId}'s review score ${review} is above its decline score ${decline}`);
+    if (Object.hasOwn(policies, acquirerId)) throw new InvalidValue(`acquirer ${acquirerId} is named twice`);
+    policies[acquirerId] = policy;
+  }
+  return Object.freeze(policies);
 };
 
 /** Every variable posguard reads. docs/CONFIGURATION.md documents each; a test keeps them in step. */
@@ -330,6 +353,13 @@ export const configVariables = [
     doc: 'Fault injection for crash tests only: the sink kills itself (SIGKILL) after this many ClickHouse inserts, before committing their offsets — the window its idempotence must cover. Unset: never.',
     defaultValue: undefined,
     parse: boundedInteger(1, 1_000_000_000),
+  }),
+  variable({
+    name: 'POSGUARD_DECISION_POLICY',
+    key: 'decisionPolicies',
+    doc: 'Per-acquirer decision thresholds: comma-separated acquirerId:review/decline scores (0 to 1), e.g. acq-eu-01:0.3/0.9. An authorisation scoring at or above `decline` is declined, at or above `review` sent for review, below approved. Acquirers not named use POSGUARD_THRESHOLD_DECISION_REVIEW_SCORE and POSGUARD_THRESHOLD_DECISION_DECLINE_SCORE.',
+    defaultValue: '',
+    parse: parseDecisionPolicies,
   }),
   variable({
     name: 'LOG_LEVEL',

@@ -45,6 +45,7 @@
 import { DAY_MS, HOUR_MS } from '../../core/geo.ts';
 import type { EnrichedAuthorisation } from '../../core/records.ts';
 import { fmt, type Verdict } from '../kernel/alert.ts';
+import { learn, type LogAmountStatistics } from '../kernel/statistics.ts';
 import type { Thresholds } from '../thresholds.ts';
 
 export const CARD_BEHAVIOUR = 'card-behaviour';
@@ -70,20 +71,6 @@ const ownHoursMinPurchases = 20;
 const minSpread = 0.1;
 /** Purchases kept per card while they are inside the burst window (a card makes a few a day). */
 const maxRecentPurchases = 64;
-
-/** Running mean and variance of log-amounts; after `memory` purchases, an exponential average. */
-export interface LogAmountStatistics {
-  n: number;
-  mean: number;
-  variance: number;
-}
-
-function learn(s: LogAmountStatistics, x: number, memory: number): void {
-  if (s.n < memory) s.n++;
-  const d = x - s.mean;
-  s.mean += d / s.n;
-  s.variance += (d * d * (s.n - 1) / s.n - s.variance) / s.n;
-}
 
 /** How far purchases run from their kind's mean, split into a part between cards and one within a card. */
 interface LevelSpread {

@@ -1,3 +1,17 @@
+/** Running mean and variance of log-amounts; after `memory` purchases, an exponential average. */
+export interface LogAmountStatistics {
+  n: number;
+  mean: number;
+  variance: number;
+}
+
+export function learn(s: LogAmountStatistics, x: number, memory: number): void {
+  if (s.n < memory) s.n++;
+  const d = x - s.mean;
+  s.mean += d / s.n;
+  s.variance += (d * d * (s.n - 1) / s.n - s.variance) / s.n;
+}
+
 /**
  * P(X ≥ k) for X ~ Binomial(n, p): how improbable it is to see k or more compromised cards among n
  * visitors if the terminal were no riskier than the population. Summed in log space, exact.
