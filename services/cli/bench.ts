@@ -185,7 +185,7 @@ async function benchRestart(stream: GeneratedStream, config: PosguardConfig, thr
   const metrics = createMetrics({ defaultMetrics: false });
   const started = performance.now();
   const [stage] = await runDetectors({
-    transport: platform.transport, serdes: platform.serdes, metrics, logger, service: 'detectors', thresholds,
+    transport: platform.transport, serdes: platform.serdes, metrics, logger, service: 'detectors', thresholds, decisionPolicies: config.decisionPolicies,
     partitions: config.partitions, partitionIdleMs: config.partitionIdleMs, upstreamCaughtUp: upstreamCaughtUp(platform.transport), snapshotIntervalMs,
   }, ['card']);
   const outcome = stream.records.find((r) => r.type === 'outcome');

@@ -173,7 +173,7 @@ export const runCommand: Command = {
         stages = [await runEnricher({ ...common, eventTimeMaxAheadMs: config.eventTimeMaxAheadMs })];
       } else if (service === 'detectors') {
         stages = await runDetectors({
-          ...common, service: 'detectors', thresholds, partitions: config.partitions, partitionIdleMs: config.partitionIdleMs,
+          ...common, service: 'detectors', thresholds, decisionPolicies: config.decisionPolicies, partitions: config.partitions, partitionIdleMs: config.partitionIdleMs,
           upstreamCaughtUp: upstreamCaughtUp(platform.transport), snapshotIntervalMs: snapshotIntervalOf(config),
         }, stage === undefined ? detectorStages : [stage]);
       } else {

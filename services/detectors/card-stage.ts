@@ -14,7 +14,7 @@
  */
 import { DAY_MS } from '../core/geo.ts';
 import type { CardOutcome, EnrichedAuthorisation } from '../core/records.ts';
-import { PopulationProfile, evolveCardBehaviour, initialCardProfile, type CardProfile } from './card-behaviour/card-behaviour.ts';
+import { PopulationProfile, evolveCardBehaviour, initialCardProfile, purchaseHabit, type CardProfile } from './card-behaviour/card-behaviour.ts';
 import { evolveClonedCard, initialClonedCardState, lostOrStolen, type ClonedCardState } from './cloned-card/cloned-card.ts';
 import { isInPersonUse } from './kernel/in-person.ts';
 import type { Verdict } from './kernel/alert.ts';
@@ -128,7 +128,7 @@ export class CardStage {
       state.spending.alertedAt = a.eventTime;
       state.spending.alertDetector = verdict.detector;
     }
-    const assessment = assessCard(state.spending, state.history, e, this.thresholds);
+    const assessment = assessCard(state.spending, state.history, purchaseHabit(state.profile, a.eventId), e, this.thresholds);
     state.history.push({
       eventId: a.eventId, time: a.eventTime, terminalId: a.terminalId, merchantId: a.merchantId,
       inPerson: isInPersonUse(e), online: e.terminal?.kind === 'VIRTUAL',

@@ -17,13 +17,13 @@ export class DetectionEngine {
   private readonly out = emptyOutput();
 
   /**
-   * `shardOf(cardToken)`: the card's partition, as the detectors service would see it. `onDecision`
+   * `shardOf(key)`: the partition of a card or terminal, as the detectors service would see it. `onDecision`
    * gets the decision on every authorisation, in the order the terminal stage makes them.
    */
   constructor(thresholds: Thresholds, shardOf: (cardToken: string) => number, private readonly onAlert: (alert: FraudAlert) => void,
     private readonly onDecision: (decision: Decision) => void = () => undefined, policies: DecisionPolicies = {}) {
     this.card = new CardProcessor(thresholds, shardOf);
-    this.terminal = new TerminalProcessor(thresholds, policies);
+    this.terminal = new TerminalProcessor(thresholds, policies, shardOf);
     this.merchant = new MerchantProcessor(thresholds);
     this.arbiter = new ArbiterProcessor(thresholds);
   }

@@ -161,10 +161,10 @@ export class CardProcessor extends Processor<StageInput> {
 export class TerminalProcessor extends Processor<KeyedStageInput> {
   private readonly stage: TerminalStage;
 
-  /** `policies`: the acquirers' own review and decline thresholds. */
-  constructor(thresholds: Thresholds, policies: DecisionPolicies = {}) {
+  /** `policies`: the acquirers' own review and decline thresholds; `shardOf(terminalId)`: the terminal's partition. */
+  constructor(thresholds: Thresholds, policies: DecisionPolicies, shardOf: (terminalId: string) => number) {
     super(thresholds);
-    this.stage = new TerminalStage(thresholds, policies);
+    this.stage = new TerminalStage(thresholds, policies, shardOf);
   }
 
   protected process(input: KeyedStageInput, out: ProcessorOutput): void {

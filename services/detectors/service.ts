@@ -13,6 +13,8 @@ import type { StageRunnerDeps } from '../core/service/stage/context.ts';
 import type { Emit, StageProcessor, TaskProcessor } from '../core/service/stage/processor.ts';
 import { runStage, type RunningStage } from '../core/service/stage-runner.ts';
 import { authorisationInput, outcomeInput, type CompromiseNotice, type DisputeNotice } from './inputs.ts';
+import type { CardAssessment } from './decision/card-assessment.ts';
+import type { DecisionPolicies } from './decision/decide.ts';
 import {
   ArbiterProcessor, CardProcessor, MerchantProcessor, TerminalProcessor, candidateInput, emptyOutput, statisticInput,
   type ArbiterInput, type ProcessorOutput,
@@ -29,6 +31,7 @@ interface DetectorInputRecord {
   authorisation: EnrichedAuthorisation | null;
   compromise: CompromiseNotice | null;
   dispute: DisputeNotice | null;
+  card: CardAssessment | null;
   watermark: WatermarkMarker | null;
 }
 
@@ -46,7 +49,7 @@ interface WatermarkMarker {
 }
 
 const detectorInputMarker = (watermark: WatermarkMarker): DetectorInputRecord =>
-  ({ kind: 'WATERMARK', authorisation: null, compromise: null, dispute: null, watermark });
+  ({ kind: 'WATERMARK', authorisation: null, compromise: null, dispute: null, card: null, watermark });
 
 const clusterInputMarker = (watermark: WatermarkMarker): ClusterInputRecord =>
   ({ kind: 'WATERMARK', candidate: null, statistic: null, watermark });
@@ -54,18 +57,22 @@ const clusterInputMarker = (watermark: WatermarkMarker): ClusterInputRecord =>
 function detectorInputRecord(input: KeyedStageInput): DetectorInputRecord {
   switch (input.kind) {
     case 'authorisation':
-      return { kind: 'AUTHORISATION', authorisation: input.value, compromise: null, dispute: null, watermark: null };
+      return { kind: 'AUTHORISATION', authorisation: input.value, compromise: null, dispute: null, card: input.card ?? null, watermark: null };
     case 'compromise':
-      return { kind: 'COMPROMISE', authorisation: null, compromise: input.value, dispute: null, watermark: null };
+      return { kind: 'COMPROMISE', authorisation: null, compromise: input.value, dispute: null, card: null, watermark: null };
     case 'dispute':
-      return { kind: 'DISPUTE', authorisation: null, compromise: null, dispute: input.value, watermark: null };
+      return { kind: 'DISPUTE', authorisation: null, compromise: null, dispute: input.value, card: null, watermark: null };
     case 'outcome':
       throw new Error('outcomes are not re-keyed');
   }
 }
 
 function stageInputOf(record: DetectorInputRecord, key: string): KeyedStageInput {
-  if (record.kind === 'AUTHORISATION' && record.authorisation !== null) return { ...authorisationInput(record.authorisation), key };
+  if (record.kind === 'AUTHORISATION' && record.authorisation !== null) {
+    const a = record.authorisation;
+    const input = authorisationInput(a);
+    return record.card === null ? { ...input, key } : { kind: 'authorisation', time: input.time, id: input.id, value: a, card: record.card, key };
+  }
   if (record.kind === 'COMPROMISE' && record.compromise !== null) {
     const n = record.compromise;
     return { kind: 'compromise', time: n.time, id: `c:${n.cardToken}:${key}`, value: n, key };
@@ -87,17 +94,19 @@ const clusterInputRecord = (input: ArbiterInput): ClusterInputRecord => input.ki
   ? { kind: 'CANDIDATE', candidate: input.value, statistic: null, watermark: null }
   : { kind: 'STATISTIC', candidate: null, statistic: input.value, watermark: null };
 
-/** Publishes a drain's output: alerts stamped with the wall clock (and told to `raised`), routed inputs to their topics. */
+/** Publishes a drain's output: alerts and decisions stamped with the wall clock (and told to `raised`), routed inputs to their topics. */
 function emitOutput(out: ProcessorOutput, emit: Emit, raised?: (alert: FraudAlert) => void): void {
   for (const alert of out.alerts) {
     raised?.(alert);
     const published: FraudAlert = { ...alert, emittedAt: Date.now() };
     emit(topics.fraudAlerts, alert.subjectId, published, alert.detectedAt);
   }
+  for (const decision of out.decisions) emit(topics.decisions, decision.cardToken, { ...decision, decidedAt: Date.now() }, decision.eventTime);
   for (const input of out.toTerminal) emit(internalTopics.byTerminal, input.key, detectorInputRecord(input), input.time);
   for (const input of out.toMerchant) emit(internalTopics.byMerchant, input.key, detectorInputRecord(input), input.time);
   for (const input of out.toArbiter) emit(internalTopics.clusters, 'clusters', clusterInputRecord(input), input.time);
   out.alerts.length = 0;
+  out.decisions.length = 0;
   out.toTerminal.length = 0;
   out.toMerchant.length = 0;
   out.toArbiter.length = 0;
@@ -194,7 +203,7 @@ function acceptRepartitioned<P extends Drainable>(p: P, topic: string, partition
   else p.mark(sourceOf(topic, partition, marker.writer), marker.time);
 }
 
-function detectorStage(name: DetectorStage, thresholds: Thresholds, partitions: number, metrics: Metrics): StageProcessor {
+function detectorStage(name: DetectorStage, thresholds: Thresholds, policies: DecisionPolicies, partitions: number, metrics: Metrics): StageProcessor {
   const alerts = metrics.get('posguard_alerts_total');
   const raised = (alert: FraudAlert) => alerts.inc({ detector: alert.detector, severity: alert.severity });
   const spec = ((): DetectorStageSpec<Drainable> => {
@@ -213,7 +222,7 @@ function detectorStage(name: DetectorStage, thresholds: Thresholds, partitions: 
       case 'merchant': {
         return {
           name,
-          create: () => name === 'terminal' ? new TerminalProcessor(thresholds) : new MerchantProcessor(thresholds),
+          create: () => name === 'terminal' ? new TerminalProcessor(thresholds, policies, keyPartitioner(partitions)) : new MerchantProcessor(thresholds),
           accept: (p, t, value, key, partition) => {
             const record = value as DetectorInputRecord;
             acceptRepartitioned(p, t, partition, record.kind === 'WATERMARK' ? record.watermark : null,
@@ -242,7 +251,7 @@ function detectorStage(name: DetectorStage, thresholds: Thresholds, partitions: 
  * input (see StageRunnerDeps.upstreamCaughtUp).
  */
 export async function runDetectors(deps: Omit<StageRunnerDeps, 'groupId' | 'transactionalId'> & {
-  thresholds: Thresholds; partitions: number; upstreamCaughtUp: (topic: string) => Promise<boolean>;
+  thresholds: Thresholds; decisionPolicies: DecisionPolicies; partitions: number; upstreamCaughtUp: (topic: string) => Promise<boolean>;
 }, stages: readonly DetectorStage[] = detectorStages): Promise<RunningStage[]> {
   const running: RunningStage[] = [];
   for (const name of stages) {
@@ -250,7 +259,7 @@ export async function runDetectors(deps: Omit<StageRunnerDeps, 'groupId' | 'tran
       ...deps,
       groupId: groupOf(name),
       transactionalId: groupOf(name),
-    }, detectorStage(name, deps.thresholds, deps.partitions, deps.metrics)));
+    }, detectorStage(name, deps.thresholds, deps.decisionPolicies, deps.partitions, deps.metrics)));
   }
   return running;
 }

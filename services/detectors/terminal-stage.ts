@@ -8,6 +8,7 @@ import { CardTesting } from './card-testing/card-testing.ts';
 import type { CardAssessment } from './decision/card-assessment.ts';
 import { decide, type DecisionPolicies } from './decision/decide.ts';
 import { TerminalRisk } from './decision/terminal-risk.ts';
+import { OnlineModel } from './decision/online-model.ts';
 import type { DisputeNotice } from './inputs.ts';
 import type { Verdict } from './kernel/alert.ts';
 import { TerminalCompromise } from './terminal-compromise/terminal-compromise.ts';
@@ -16,7 +17,7 @@ import { evictionEveryAuthorisations } from './kernel/eviction.ts';
 
 /** What a card stage that predates decisions sends: nothing known about the card. */
 const unknownCard: CardAssessment = {
-  purchases: 0, usualAmountMinor: 0, amountSpreads: 0, amountRatio: 1, last24Hours: 0, usualPerDay: 0,
+  purchases: 0, usualAmountMinor: 0, amountSpreads: 0, amountRatio: 1, habitSpreads: 0, habitUsualMinor: 0, burstScore: 0, last24Hours: 0, usualPerDay: 0,
   fraudReportedAt: null, alertedAt: null, alertDetector: null,
 };
 
@@ -24,9 +25,11 @@ export class TerminalStage {
   private readonly compromise: TerminalCompromise;
   private readonly cardTesting: CardTesting;
   private readonly risk: TerminalRisk;
+  /** One decision model per terminal shard (the terminal's partition), so that one process decides as the partitioned stages do. */
+  private readonly models = new Map<number, OnlineModel>();
   private sinceEviction = 0;
 
-  constructor(private readonly t: Thresholds, private readonly policies: DecisionPolicies) {
+  constructor(private readonly t: Thresholds, private readonly policies: DecisionPolicies, private readonly shardOf: (terminalId: string) => number) {
     this.compromise = new TerminalCompromise(t);
     this.cardTesting = new CardTesting(t);
     this.risk = new TerminalRisk(t.decisionTerminalWindowDays);
@@ -39,7 +42,7 @@ export class TerminalStage {
       verdicts.push(verdict);
       this.risk.alerted(a.terminalId, a.eventTime, verdict.detector);
     }
-    decisions.push(decide(e, card ?? unknownCard, this.risk.authorisation(a.terminalId, a.eventTime), this.t, this.policies));
+    decisions.push(decide(e, card ?? unknownCard, this.risk.authorisation(a.terminalId, a.eventTime), this.model(a.terminalId), this.t, this.policies));
     if (++this.sinceEviction >= evictionEveryAuthorisations) {
       this.sinceEviction = 0;
       this.compromise.evict(a.eventTime);
@@ -50,5 +53,13 @@ export class TerminalStage {
 
   confirmedFraud(notice: DisputeNotice): void {
     this.risk.confirmedFraud(notice);
+    this.model(notice.terminalId).confirmedFraud(notice.eventId);
+  }
+
+  private model(terminalId: string): OnlineModel {
+    const shard = this.shardOf(terminalId);
+    let model = this.models.get(shard);
+    if (model === undefined) this.models.set(shard, (model = new OnlineModel(this.t)));
+    return model;
   }
 }

@@ -40,7 +40,7 @@ export async function startPipeline(deps: {
   // One starter per service the topology names: a service declared there and not here does not compile.
   const starters: Record<ServiceName, () => Promise<RunningStage[]>> = {
     enricher: async () => [await runEnricher({ ...common, logger: logger.child({ service: 'enricher' }), eventTimeMaxAheadMs })],
-    detectors: () => runDetectors({ ...common, service: 'detectors', logger: logger.child({ service: 'detectors' }), thresholds: deps.thresholds, partitions: config.partitions,
+    detectors: () => runDetectors({ ...common, service: 'detectors', logger: logger.child({ service: 'detectors' }), thresholds: deps.thresholds, decisionPolicies: config.decisionPolicies, partitions: config.partitions,
       upstreamCaughtUp: upstreamCaughtUp(platform.transport), snapshotIntervalMs: snapshotIntervalOf(config) }),
     sink: async () => {
       if (deps.clickhouse === undefined) return [];

@@ -3,7 +3,7 @@
  * nested records are flattened where the table flattens them.
  */
 import { topics } from '../core/codec/topics.ts';
-import type { DeadLetter, EnrichedAuthorisation, MerchantProfile, TerminalProfile } from '../core/records.ts';
+import type { DeadLetter, Decision, EnrichedAuthorisation, MerchantProfile, TerminalProfile } from '../core/records.ts';
 
 export function rowOf(topic: string, value: unknown): Record<string, unknown> {
   switch (topic) {
@@ -28,6 +28,10 @@ export function rowOf(topic: string, value: unknown): Record<string, unknown> {
     case topics.deadLetters: {
       const d = value as DeadLetter;
       return { ...d, originalKey: d.originalKey.toString('latin1'), originalValue: d.originalValue.toString('latin1'), letterId: d.letterId ?? '' };
+    }
+    case topics.decisions: {
+      const { reasons, ...rest } = value as Decision;
+      return { ...rest, reasonCodes: reasons.map((r) => r.code), reasonPoints: reasons.map((r) => r.points), reasonExplanations: reasons.map((r) => r.explanation) };
     }
     default:
       return value as Record<string, unknown>;

@@ -6,8 +6,8 @@
  * edit here (and, for a topic, its contract in core/codec/topics.ts).
  *
  * Where an event goes next: auth.requests.v1 → enricher → auth.enriched.v1 → card →
- * by-terminal / by-merchant → terminal / merchant → clusters → arbiter; every detector stage writes
- * fraud.alerts.v1, every stage the dead-letter topic, and the sink stores the contract topics.
+ * by-terminal / by-merchant → terminal / merchant → clusters → arbiter; the terminal stage writes
+ * fraud.decisions.v1 (one per authorisation); every detector stage writes fraud.alerts.v1, every stage the dead-letter topic, and the sink stores the contract topics.
  */
 import { contractOf, internalTopics, topics, type TopicName } from '../core/codec/topics.ts';
 
@@ -69,9 +69,9 @@ export const topology: readonly StageDeclaration[] = [
   },
   {
     name: 'terminal', service: 'detectors', group: 'posguard.detectors.terminal',
-    processor: 'keeps each terminal\'s windows; raises skimming and terminal-compromise alerts',
-    inputs: [internalTopics.byTerminal], outputs: [alerts, deadLetters],
-    state: 'terminal windows', eventTime: true, transactional: true,
+    processor: 'keeps each terminal\'s windows and confirmed-fraud rate; raises terminal-compromise and card-testing alerts; decides on every authorisation',
+    inputs: [internalTopics.byTerminal], outputs: [{ topic: topics.decisions, spread: 'keyed' }, alerts, deadLetters],
+    state: 'terminal windows, confirmed fraud per terminal and day', eventTime: true, transactional: true,
   },
   {
     name: 'merchant', service: 'detectors', group: 'posguard.detectors.merchant',
@@ -88,7 +88,7 @@ export const topology: readonly StageDeclaration[] = [
   {
     name: 'sink', service: 'sink', group: 'posguard.sink',
     processor: 'stores every contract topic in ClickHouse, idempotently (ReplacingMergeTree by acquirer and id)',
-    inputs: [topics.authorisations, topics.merchantProfiles, topics.terminalProfiles, topics.cardOutcomes, topics.enrichedAuthorisations, topics.fraudAlerts, topics.deadLetters],
+    inputs: [topics.authorisations, topics.merchantProfiles, topics.terminalProfiles, topics.cardOutcomes, topics.enrichedAuthorisations, topics.fraudAlerts, topics.decisions, topics.deadLetters],
     outputs: [deadLetters],
     eventTime: false, transactional: false,
     storesIn: {
@@ -98,6 +98,7 @@ export const topology: readonly StageDeclaration[] = [
       [topics.cardOutcomes]: 'card_outcomes',
       [topics.enrichedAuthorisations]: 'enriched_auths',
       [topics.fraudAlerts]: 'alerts',
+      [topics.decisions]: 'decisions',
       [topics.deadLetters]: 'dead_letters',
     },
   },

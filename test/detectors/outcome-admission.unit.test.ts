@@ -29,7 +29,7 @@ describe('outcomes produced straight to Kafka', () => {
     platform = await connectPlatform(config, logger);
     const stages = await runDetectors({
       transport: platform.transport, serdes: platform.serdes, logger, metrics: createMetrics({ defaultMetrics: false }),
-      service: 'detectors', thresholds: defaultThresholds, partitions: config.partitions, partitionIdleMs: 100, upstreamCaughtUp: async () => true,
+      service: 'detectors', thresholds: defaultThresholds, decisionPolicies: {}, partitions: config.partitions, partitionIdleMs: 100, upstreamCaughtUp: async () => true,
     }, ['card']);
     try {
       const good = outcome({ card: 'tok-a', at: T0 }).record as CardOutcome;

@@ -85,7 +85,7 @@ describe('event-time release in the detector stages', () => {
     const common = { transport: platform.transport, serdes: platform.serdes, logger, metrics: createMetrics({ defaultMetrics: false }), instanceId: 'test' };
     const stages: RunningStage[] = [
       await runEnricher({ ...common, eventTimeMaxAheadMs: undefined }),
-      ...await runDetectors({ ...common, service: 'detectors', thresholds: defaultThresholds, partitions: config.partitions, partitionIdleMs, upstreamCaughtUp: async () => upstreamCaughtUp }, ['card']),
+      ...await runDetectors({ ...common, service: 'detectors', thresholds: defaultThresholds, decisionPolicies: {}, partitions: config.partitions, partitionIdleMs, upstreamCaughtUp: async () => upstreamCaughtUp }, ['card']),
     ];
     cleanups.push(async () => {
       for (const stage of stages) await stage.stop();

@@ -9,6 +9,7 @@ export const topics = {
   cardOutcomes: 'card.outcomes.v1',
   enrichedAuthorisations: 'auth.enriched.v1',
   fraudAlerts: 'fraud.alerts.v1',
+  decisions: 'fraud.decisions.v1',
   deadLetters: 'posguard.dlq.v1',
 } as const;
 
@@ -38,6 +39,7 @@ export const topicContracts: readonly TopicContract[] = [
   { topic: topics.cardOutcomes, recordName: 'CardOutcome', keyDescription: 'cardToken', compacted: false },
   { topic: topics.enrichedAuthorisations, recordName: 'EnrichedAuthorisation', keyDescription: 'cardToken', compacted: false },
   { topic: topics.fraudAlerts, recordName: 'FraudAlert', keyDescription: 'subjectId', compacted: false },
+  { topic: topics.decisions, recordName: 'Decision', keyDescription: 'cardToken', compacted: false },
   { topic: topics.deadLetters, recordName: 'DeadLetter', keyDescription: 'original key', compacted: false },
   { topic: internalTopics.byTerminal, recordName: 'DetectorInput', keyDescription: 'terminalId', compacted: false, internal: {} },
   { topic: internalTopics.byMerchant, recordName: 'DetectorInput', keyDescription: 'merchantId', compacted: false, internal: {} },

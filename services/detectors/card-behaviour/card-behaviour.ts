@@ -288,6 +288,25 @@ export function evolveCardBehaviour(
   return burstVerdict(profile, e, recent.filter((p) => p.score > 0), total, t);
 }
 
+/** What the profile said of one purchase it just took (see `purchaseHabit`). */
+export interface PurchaseHabit {
+  /** Spreads above (negative: below) the card's habit for this kind of purchase; 0 while neither card nor population knows the kind. */
+  readonly spreads: number;
+  /** The card's usual amount for this kind of purchase, minor units; 0 while unknown. */
+  readonly usualMinor: number;
+  /** The unusual purchases of the burst window added up, this one included (a verdict is raised at `cardProfileBurstScore`). */
+  readonly burstScore: number;
+}
+
+/** The habit reading of the purchase `eventId` when it is the last the profile took; undefined otherwise (not a purchase). */
+export function purchaseHabit(profile: CardProfile, eventId: string): PurchaseHabit | undefined {
+  const last = profile.recent.at(-1);
+  if (last === undefined || last.eventId !== eventId) return undefined;
+  let burstScore = 0;
+  for (const p of profile.recent) burstScore += p.score;
+  return { spreads: last.spreads, usualMinor: Number.isNaN(last.usualMinor) ? 0 : Math.round(last.usualMinor), burstScore };
+}
+
 /**
  * How far the card's purchases run above or below the population's for the same kinds (log units),
  * as far as the card keeps to it. A level above counts in full. A level below counts by the share of

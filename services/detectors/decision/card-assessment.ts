@@ -12,6 +12,7 @@
 import { DAY_MS } from '../../core/geo.ts';
 import { APPROVED, type EnrichedAuthorisation } from '../../core/records.ts';
 import { learn, type LogAmountStatistics } from '../kernel/statistics.ts';
+import type { PurchaseHabit } from '../card-behaviour/card-behaviour.ts';
 
 /** A card's amounts fade over this many purchases: habits change. */
 const cardMemory = 100;
@@ -25,6 +26,12 @@ export interface CardAssessment {
   readonly amountSpreads: number;
   /** This amount over the usual one; 1 below `decisionMinPurchases`. */
   readonly amountRatio: number;
+  /** Spreads above the card's habit for this kind of purchase (card-behaviour's profile); 0 when it is not a purchase or the kind is unknown. */
+  readonly habitSpreads: number;
+  /** The card's usual amount for this kind of purchase, minor units; 0 when unknown. */
+  readonly habitUsualMinor: number;
+  /** Card-behaviour's burst score with this purchase (a card alert is raised at `cardProfileBurstScore`). */
+  readonly burstScore: number;
   /** The card's authorisations in the 24 hours before this one. */
   readonly last24Hours: number;
   /** Its authorisations per day over the 30 days before this one (over the days it was known, when fewer). */
@@ -56,10 +63,11 @@ export interface CardAssessmentSettings {
 }
 
 /**
- * Assesses `e` against the card's spending so far and its `history` (oldest first, not yet holding
- * `e`), then learns its amount when it is an approved purchase.
+ * Assesses `e` against the card's spending so far, its `history` (oldest first, not yet holding
+ * `e`) and what card-behaviour's profile said of it (`habit`), then learns its amount when it is an
+ * approved purchase.
  */
-export function assessCard(spending: CardSpending, history: readonly PastAuthorisation[], e: EnrichedAuthorisation, t: CardAssessmentSettings): CardAssessment {
+export function assessCard(spending: CardSpending, history: readonly PastAuthorisation[], habit: PurchaseHabit | undefined, e: EnrichedAuthorisation, t: CardAssessmentSettings): CardAssessment {
   const a = e.authorisation;
   const s = spending.amounts;
   const x = Math.log(Math.max(a.amountMinor, 1));
@@ -71,6 +79,9 @@ export function assessCard(spending: CardSpending, history: readonly PastAuthori
     usualAmountMinor: s.n === 0 ? 0 : Math.round(Math.exp(s.mean)),
     amountSpreads: known ? (x - s.mean) / spread : 0,
     amountRatio: known ? Math.exp(x - s.mean) : 1,
+    habitSpreads: habit?.spreads ?? 0,
+    habitUsualMinor: habit?.usualMinor ?? 0,
+    burstScore: habit?.burstScore ?? 0,
     last24Hours,
     usualPerDay,
     fraudReportedAt: spending.fraudReportedAt,
