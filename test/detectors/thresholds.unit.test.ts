@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { isPosguardError } from '../../services/core/errors.ts';
-import { defaultThresholds, thresholdsFromEnv } from '../../services/detectors/thresholds.ts';
+import { defaultThresholds, envNameOf, thresholdSpecs, thresholdsFromEnv, type ThresholdName } from '../../services/detectors/thresholds.ts';
 
 describe('detector thresholds', () => {
   it('default to the documented values and take overrides from POSGUARD_THRESHOLD_* variables', () => {
@@ -21,5 +22,12 @@ describe('detector thresholds', () => {
 
   it('refuse a POSGUARD_THRESHOLD_* variable that names no threshold (a typo, or one retired)', () => {
     expect(() => thresholdsFromEnv({ POSGUARD_THRESHOLD_CPP_ALPHA: '0.001' })).toThrow(/POSGUARD_THRESHOLD_CPP_ALPHA: no such threshold/);
+  });
+
+  it('are each documented in docs/DETECTORS.md with their variable and default', () => {
+    const doc = readFileSync(new URL('../../docs/DETECTORS.md', import.meta.url), 'utf8');
+    for (const name of Object.keys(thresholdSpecs) as ThresholdName[]) {
+      expect(doc, name).toContain(`| \`${name}\` | \`${envNameOf(name)}\` | ${thresholdSpecs[name].default} |`);
+    }
   });
 });

@@ -19,8 +19,9 @@ import { deserialize, serialize } from 'node:v8';
  * 4: the cluster arbiter's candidates name the compromised cards of their reference visits.
  * 5: the card population keeps the spread of price levels between and within cards.
  * 6: a card is kept per acquirer that saw it, with the network-wide outcomes a later view takes.
+ * 7: decisions: a card's spending, a terminal's confirmed fraud per day, the online model per terminal shard.
  */
-export const detectorStateVersion = 'detectors-6';
+export const detectorStateVersion = 'detectors-7';
 
 const plainPrototypes = new Set<unknown>([Object.prototype, Array.prototype, Map.prototype, Set.prototype, null]);
 const isClassInstance = (value: unknown): value is Record<string, unknown> =>

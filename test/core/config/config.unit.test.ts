@@ -56,6 +56,16 @@ describe('configuration from the environment', () => {
     expect(failure({ PORT: 'x', LOG_LEVEL: 'y' }).details.variables).toEqual(['PORT', 'LOG_LEVEL']);
   });
 
+  it('reads each acquirer\'s own decision thresholds, and refuses a review score above the decline score naming the acquirer', () => {
+    expect(loadConfig({ POSGUARD_DECISION_POLICY: 'acq-eu-01:0.3/0.9, acq-us-02:0.1/0.5' }).decisionPolicies)
+      .toEqual({ 'acq-eu-01': { review: 0.3, decline: 0.9 }, 'acq-us-02': { review: 0.1, decline: 0.5 } });
+    expect(loadConfig({}).decisionPolicies).toEqual({});
+    expect(failure({ POSGUARD_DECISION_POLICY: 'acq-eu-01:0.9/0.3' }).message).toContain('POSGUARD_DECISION_POLICY');
+    expect(failure({ POSGUARD_DECISION_POLICY: 'acq-eu-01:0.9/0.3' }).message).toContain('acq-eu-01\'s review score 0.9 is above its decline score 0.3');
+    expect(failure({ POSGUARD_DECISION_POLICY: 'acq-eu-01:0.3/2' }).message).toContain('acq-eu-01\'s decline "2" is not a score from 0 to 1');
+    expect(failure({ POSGUARD_DECISION_POLICY: 'acq-eu-01=0.3/0.9' }).message).toContain('is not acquirerId:review/decline');
+  });
+
   it('documents every variable in docs/CONFIGURATION.md', () => {
     const doc = readFileSync(new URL('../../../docs/CONFIGURATION.md', import.meta.url), 'utf8');
     for (const v of configVariables) expect(doc, v.name).toContain(`\`${v.name}\``);
