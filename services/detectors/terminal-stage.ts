@@ -8,7 +8,7 @@ import { CardTesting } from './card-testing/card-testing.ts';
 import type { CardAssessment } from './decision/card-assessment.ts';
 import { decide, type DecisionPolicies } from './decision/decide.ts';
 import { TerminalRisk } from './decision/terminal-risk.ts';
-import { OnlineModel } from './decision/online-model.ts';
+import { confirmedFraud, newOnlineModel, type OnlineModel } from './decision/online-model.ts';
 import type { DisputeNotice } from './inputs.ts';
 import type { Verdict } from './kernel/alert.ts';
 import { TerminalCompromise } from './terminal-compromise/terminal-compromise.ts';
@@ -53,13 +53,13 @@ export class TerminalStage {
 
   confirmedFraud(notice: DisputeNotice): void {
     this.risk.confirmedFraud(notice);
-    this.model(notice.terminalId).confirmedFraud(notice.eventId);
+    confirmedFraud(this.model(notice.terminalId), notice.eventId);
   }
 
   private model(terminalId: string): OnlineModel {
     const shard = this.shardOf(terminalId);
     let model = this.models.get(shard);
-    if (model === undefined) this.models.set(shard, (model = new OnlineModel(this.t)));
+    if (model === undefined) this.models.set(shard, (model = newOnlineModel(this.t)));
     return model;
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { FraudAlert } from '../../services/core/records.ts';
+import type { Decision, FraudAlert } from '../../services/core/records.ts';
 import { restoreSnapshot, takeSnapshot } from '../../services/detectors/kernel/snapshot.ts';
 import { defaultThresholds } from '../../services/detectors/thresholds.ts';
 import { defaultGeneratorOptions, generateStream, type StreamRecord } from '../../services/generator/stream.ts';
@@ -41,6 +41,28 @@ describe('a snapshot of the detection state', () => {
     expect(ids([...before.slice(0, sourceOut), ...after])).toEqual(ids(uninterrupted));
     expect(ids(before)).toEqual(ids(uninterrupted));
     expect(restored.counts.authorisation).toBe(reference.counts.authorisation);
+  });
+});
+
+describe('a snapshot of the decision state', () => {
+  it('restored mid-stream, gives exactly the decisions of an uninterrupted run, the learning model\'s included', () => {
+    // Labels mature within the stream, so that the model has learned by the time of the snapshot.
+    const thresholds = Object.freeze({ ...defaultThresholds, decisionLabelMaturityDays: 3 });
+    const run = (records: readonly StreamRecord[], decisions: string[], from?: ReplayPipeline) => {
+      const pipeline = new ReplayPipeline(thresholds, 3, () => undefined, (d: Decision) => decisions.push(JSON.stringify(d)));
+      if (from !== undefined) restoreSnapshot(pipeline, takeSnapshot(from));
+      fed(pipeline, records);
+      return pipeline;
+    };
+    const uninterrupted: string[] = [];
+    run(stream.records, uninterrupted).finish();
+    const half = Math.floor(stream.records.length / 2);
+    const before: string[] = [];
+    const source = run(stream.records.slice(0, half), before);
+    const after: string[] = [];
+    run(stream.records.slice(half), after, source).finish();
+    expect([...before, ...after]).toEqual(uninterrupted);
+    expect((JSON.parse(after.at(-1)!) as Decision).measurements.modelLearned).toBeGreaterThan(1000);
   });
 });
 

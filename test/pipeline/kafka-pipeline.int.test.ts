@@ -25,7 +25,7 @@ import { createConfluentSchemaRegistry } from '../../services/core/codec/schema-
 import { registerSerdes, type Serdes } from '../../services/core/codec/serde.ts';
 import { topics } from '../../services/core/codec/topics.ts';
 import { createLogger } from '../../services/core/observability/logging.ts';
-import type { DeadLetter, FraudAlert } from '../../services/core/records.ts';
+import type { DeadLetter, Decision, FraudAlert } from '../../services/core/records.ts';
 import { createKafkaTransport } from '../../services/core/transport/kafka/kafka-transport.ts';
 import type { Transport } from '../../services/core/transport/port.ts';
 import { produceStream } from '../../services/generator/acquirer.ts';
@@ -33,7 +33,7 @@ import { defaultGeneratorOptions, generateStream, timeOf, type GeneratedStream, 
 import { totalLag } from '../../services/pipeline/drain.ts';
 import { scoreAlerts } from '../../services/quality/score.ts';
 import { claimContractTopics } from '../support/contract-topics.ts';
-import { readTopic, referenceAlertIds } from '../support/reference-run.ts';
+import { decisionKey, readTopic, referenceOutputs } from '../support/reference-run.ts';
 import { counter, endServices, startService, stopService, waitForQuietGroups, type ServiceProcess } from '../support/service-process.ts';
 import { waitFor } from '../support/wait.ts';
 import { consumerGroups } from '../../services/topology/topology.ts';
@@ -66,6 +66,8 @@ let httpMalformed = 0;
 let kafkaMalformed = 0;
 let embeddedAlertIds: string[] = [];
 let kafkaAlerts: FraudAlert[] = [];
+let embeddedDecisionScores = new Map<string, number>();
+let kafkaDecisions: Decision[] = [];
 let deadLetters: DeadLetter[] = [];
 let clickhouse: ClickHouseTarget;
 let releaseContractTopics = () => {};
@@ -115,7 +117,9 @@ beforeAll(async () => {
   serdes = await registerSerdes(createConfluentSchemaRegistry(schemaRegistryUrl), loadSchemaCatalog());
 
   // The reference: the same input through the embedded pipeline (in-process log, no sink).
-  embeddedAlertIds = await referenceAlertIds(stream.records, logger);
+  const reference = await referenceOutputs(stream.records, logger);
+  embeddedAlertIds = reference.alertIds;
+  embeddedDecisionScores = reference.decisionScores;
 }, 2_400_000);
 
 afterAll(async () => {
@@ -208,6 +212,7 @@ describe('the pipeline over Kafka, as separate services', () => {
     detectorsOutput = services.filter((s) => s.name === 'detectors').map((s) => s.output.join('')).join('');
 
     kafkaAlerts = await readTopic<FraudAlert>(kafka, serdes, topics.fraudAlerts);
+    kafkaDecisions = await readTopic<Decision>(kafka, serdes, topics.decisions);
     deadLetters = await readTopic<DeadLetter>(kafka, serdes, topics.deadLetters);
     clickhouse = await connectClickHouse({ clickhouseUrl: undefined, dataDir });
   }, 900_000);
@@ -223,6 +228,14 @@ describe('the pipeline over Kafka, as separate services', () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect([...ids].sort()).toEqual(embeddedAlertIds);
     expect(ids.length).toBeGreaterThan(20);
+  });
+
+  it('decides on every authorisation once, with the embedded run\'s scores, through the crashes and restarts', () => {
+    const keys = kafkaDecisions.map(decisionKey);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(keys.length).toBe(embeddedDecisionScores.size);
+    expect(keys.length).toBeGreaterThan(stream.counts.authorisation * 0.99);
+    expect(new Map(kafkaDecisions.map((d) => [decisionKey(d), d.score]))).toEqual(embeddedDecisionScores);
   });
 
   it('finds the injected scenarios with the right detector and subject, with evidence', () => {
@@ -248,6 +261,7 @@ describe('the pipeline over Kafka, as separate services', () => {
     expect(await count('terminals')).toBe(terminals);
     expect(await count('card_outcomes')).toBe(stream.counts.outcome);
     expect(await count('alerts')).toBe(embeddedAlertIds.length);
+    expect(await count('decisions')).toBe(embeddedDecisionScores.size);
   });
 
   it('keeps every malformed record in the dead-letter topic and table, with the reason', async () => {

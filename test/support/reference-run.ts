@@ -7,7 +7,7 @@ import { topics } from '../../services/core/codec/topics.ts';
 import { loadConfig } from '../../services/core/config/config.ts';
 import type { Logger } from '../../services/core/observability/logging.ts';
 import { createMetrics } from '../../services/core/observability/metrics.ts';
-import type { FraudAlert } from '../../services/core/records.ts';
+import type { Decision, FraudAlert } from '../../services/core/records.ts';
 import type { Transport } from '../../services/core/transport/port.ts';
 import { defaultThresholds } from '../../services/detectors/thresholds.ts';
 import { produceStream } from '../../services/generator/acquirer.ts';
@@ -18,8 +18,16 @@ import { connectPlatform } from '../../services/pipeline/platform.ts';
 import { expect } from 'vitest';
 import { waitFor } from './wait.ts';
 
-/** The ids of the alerts an embedded run of `records` publishes, sorted: the reference the Kafka runs must equal. */
-export async function referenceAlertIds(records: readonly StreamRecord[], logger: Logger): Promise<string[]> {
+/** What an embedded run of a stream publishes: its alert ids, sorted, and each decision's score by acquirer and event id. */
+export interface ReferenceOutputs {
+  readonly alertIds: string[];
+  readonly decisionScores: Map<string, number>;
+}
+
+export const decisionKey = (d: Decision) => `${d.acquirerId}/${d.eventId}`;
+
+/** The embedded pipeline's outputs for `records`: the reference the Kafka runs must equal. */
+export async function referenceOutputs(records: readonly StreamRecord[], logger: Logger): Promise<ReferenceOutputs> {
   const config = loadConfig({});
   const platform = await connectPlatform(config, logger);
   const reference = await startPipeline({ platform, config, logger, metrics: createMetrics({ defaultMetrics: false }), thresholds: defaultThresholds });
@@ -27,10 +35,17 @@ export async function referenceAlertIds(records: readonly StreamRecord[], logger
   await produceStream(records, producer, platform.serdes);
   await waitForDrain(platform.transport, reference);
   await reference.stop();
-  const alerts = (platform.transport as Transport & { log: { topic(name: string): { partitions: { value: Buffer | null }[][] } } })
-    .log.topic(topics.fraudAlerts).partitions.flat().map((r) => platform.serdes.forTopic<FraudAlert>(topics.fraudAlerts).decode(r.value!));
+  const log = (platform.transport as Transport & { log: { topic(name: string): { partitions: { value: Buffer | null }[][] } } }).log;
+  const read = <T>(topic: string) => log.topic(topic).partitions.flat().map((r) => platform.serdes.forTopic<T>(topic).decode(r.value!));
+  const alerts = read<FraudAlert>(topics.fraudAlerts);
+  const decisions = read<Decision>(topics.decisions);
   await platform.transport.close();
-  return alerts.map((a) => a.alertId).sort();
+  return { alertIds: alerts.map((a) => a.alertId).sort(), decisionScores: new Map(decisions.map((d) => [decisionKey(d), d.score])) };
+}
+
+/** The ids of the alerts an embedded run of `records` publishes, sorted. */
+export async function referenceAlertIds(records: readonly StreamRecord[], logger: Logger): Promise<string[]> {
+  return (await referenceOutputs(records, logger)).alertIds;
 }
 
 /** Every value of a Kafka topic, read until reading goes quiet (transaction markers take offsets too). */

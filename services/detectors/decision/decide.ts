@@ -11,7 +11,7 @@ import type { Decision, DecisionKind, DecisionReason, EnrichedAuthorisation } fr
 import type { Thresholds } from '../thresholds.ts';
 import type { CardAssessment } from './card-assessment.ts';
 import { evidence, evidenceOf } from './evidence.ts';
-import type { OnlineModel } from './online-model.ts';
+import { baseLogOdds, contributions, decided, type OnlineModel } from './online-model.ts';
 import type { TerminalAssessment } from './terminal-risk.ts';
 
 export const DECISION_MODEL_VERSION = 'decision-1.0.0';
@@ -35,15 +35,16 @@ const minReasonPoints = 0.01;
 export function decide(e: EnrichedAuthorisation, card: CardAssessment, terminal: TerminalAssessment, model: OnlineModel, t: Thresholds, policies: DecisionPolicies): Decision {
   const a = e.authorisation;
   const x = evidenceOf(card, terminal, e, t);
-  const points = model.contributions(x);
+  const points = contributions(model, x);
   const reasons: DecisionReason[] = [];
   points.forEach((p, i) => {
     if (p >= minReasonPoints) reasons.push({ code: evidence[i]!.code, points: round(p), explanation: evidence[i]!.explain(card, terminal, e, t) });
   });
   reasons.sort((r, s) => s.points - r.points || (r.code < s.code ? -1 : 1));
-  const logOdds = model.baseLogOdds + points.reduce((sum, p) => sum + p, 0);
+  const base = baseLogOdds(model, t);
+  const logOdds = base + points.reduce((sum, p) => sum + p, 0);
   const score = round(1 / (1 + Math.exp(-logOdds)));
-  model.decided(a.eventId, a.eventTime, x);
+  decided(model, t, a.eventId, a.eventTime, x);
   const policy = policies[a.acquirerId] ?? { review: t.decisionReviewScore, decline: t.decisionDeclineScore };
   const decision: DecisionKind = score >= policy.decline ? 'DECLINE' : score >= policy.review ? 'REVIEW' : 'APPROVE';
   return {
@@ -54,7 +55,7 @@ export function decide(e: EnrichedAuthorisation, card: CardAssessment, terminal:
       amountRatio: round(card.amountRatio), amountSpreads: round(card.amountSpreads), habitSpreads: round(card.habitSpreads), burstScore: round(card.burstScore),
       cardLast24Hours: card.last24Hours, cardPurchases: card.purchases, cardUsualPerDay: round(card.usualPerDay),
       terminalAuthorisations: terminal.authorisations, terminalConfirmedFraud: terminal.confirmedFraud,
-      baseLogOdds: round(model.baseLogOdds), modelLearned: model.learned, modelLearnedFraud: model.learnedFraud,
+      baseLogOdds: round(base), modelLearned: model.learned, modelLearnedFraud: model.learnedFraud,
     },
     modelVersion: DECISION_MODEL_VERSION,
     decidedAt: a.eventTime,

@@ -14,7 +14,8 @@
  * A weight never goes below zero: evidence can only raise a score, so every reason a decision
  * names added to it.
  *
- * State: the weights, and the evidence of the authorisations not yet mature (a window of them).
+ * State: the weights, and the evidence of the authorisations not yet mature (a window of them), as
+ * plain data (a snapshot holds it as it is); the functions below act on it.
  */
 import { DAY_MS } from '../../core/geo.ts';
 import type { Thresholds } from '../thresholds.ts';
@@ -27,6 +28,21 @@ interface Pending {
   fraud: boolean;
 }
 
+/** One model's state: plain data, so that a snapshot holds it as it is. */
+export interface OnlineModel {
+  readonly weights: number[];
+  /** Log-odds of fraud with no evidence, on the learned sample (genuine authorisations thinned by the share). */
+  bias: number;
+  learned: number;
+  learnedFraud: number;
+  readonly start: readonly number[];
+  readonly startBias: number;
+  /** Decided, not yet mature, in event-time order; `head` is the first not yet learned. */
+  readonly pending: Pending[];
+  head: number;
+  readonly byEventId: Map<string, Pending>;
+}
+
 const logit = (p: number) => Math.log(p / (1 - p));
 
 /** FNV-1a over the event id: a stable, even split of genuine authorisations into learned and not. */
@@ -36,83 +52,57 @@ function sampled(eventId: string, share: number): boolean {
   return (h >>> 0) / 0x1_0000_0000 < share;
 }
 
-export class OnlineModel {
-  readonly weights: number[];
-  /** Log-odds of fraud with no evidence, on the learned sample (genuine authorisations thinned by the share). */
-  bias: number;
-  learned = 0;
-  learnedFraud = 0;
-  private readonly start: readonly number[];
-  private readonly startBias: number;
-  /** Decided, not yet mature, in event-time order; `head` is the first not yet learned. */
-  private readonly pending: Pending[] = [];
-  private head = 0;
-  private readonly byEventId = new Map<string, Pending>();
+const sampleShare = (t: Thresholds) => Math.min(1, Math.max(t.decisionNegativeSampleShare, 1e-6));
 
-  constructor(private readonly t: Thresholds) {
-    this.start = startingWeights(t);
-    this.weights = [...this.start];
-    this.startBias = logit(t.decisionPriorFraudRate) - Math.log(this.sampleShare);
-    this.bias = this.startBias;
-  }
+export function newOnlineModel(t: Thresholds): OnlineModel {
+  const start = startingWeights(t);
+  const startBias = logit(t.decisionPriorFraudRate) - Math.log(sampleShare(t));
+  return { weights: [...start], bias: startBias, learned: 0, learnedFraud: 0, start, startBias, pending: [], head: 0, byEventId: new Map() };
+}
 
-  private get sampleShare(): number {
-    return Math.min(1, Math.max(this.t.decisionNegativeSampleShare, 1e-6));
-  }
+/** Each piece's log-odds for this evidence: weight times value. */
+export const contributions = (m: OnlineModel, evidence: readonly number[]): number[] => evidence.map((x, i) => m.weights[i]! * x);
 
-  /** Each piece's log-odds for this evidence: weight times value. */
-  contributions(evidence: readonly number[]): number[] {
-    return evidence.map((x, i) => this.weights[i]! * x);
-  }
+/** Log-odds of fraud before any evidence, corrected back from the learned sample to every authorisation. */
+export const baseLogOdds = (m: OnlineModel, t: Thresholds): number => m.bias + Math.log(sampleShare(t));
 
-  /** Log-odds of fraud before any evidence, corrected back from the learned sample to every authorisation. */
-  get baseLogOdds(): number {
-    return this.bias + Math.log(this.sampleShare);
-  }
+/** A decision was made at `time` on this evidence: kept until it is mature; older ones mature now. */
+export function decided(m: OnlineModel, t: Thresholds, eventId: string, time: number, evidence: readonly number[]): void {
+  matureUntil(m, t, time - t.decisionLabelMaturityDays * DAY_MS);
+  if (m.byEventId.has(eventId)) return;
+  const p: Pending = { eventId, time, evidence, fraud: false };
+  m.pending.push(p);
+  m.byEventId.set(eventId, p);
+}
 
-  /** A decision was made at `time` on this evidence: kept until it is mature; older ones mature now. */
-  decided(eventId: string, time: number, evidence: readonly number[]): void {
-    this.matureUntil(time - this.t.decisionLabelMaturityDays * DAY_MS);
-    if (this.byEventId.has(eventId)) return;
-    const p: Pending = { eventId, time, evidence, fraud: false };
-    this.pending.push(p);
-    this.byEventId.set(eventId, p);
-  }
+/** An outcome confirmed the authorisation as fraud (before it matured: later ones come too late to learn). */
+export function confirmedFraud(m: OnlineModel, eventId: string): void {
+  const p = m.byEventId.get(eventId);
+  if (p !== undefined) p.fraud = true;
+}
 
-  /** An outcome confirmed the authorisation as fraud (before it matured: later ones come too late to learn). */
-  confirmedFraud(eventId: string): void {
-    const p = this.byEventId.get(eventId);
-    if (p !== undefined) p.fraud = true;
+function matureUntil(m: OnlineModel, t: Thresholds, time: number): void {
+  while (m.head < m.pending.length && m.pending[m.head]!.time <= time) {
+    const p = m.pending[m.head++]!;
+    m.byEventId.delete(p.eventId);
+    if (p.fraud || sampled(p.eventId, sampleShare(t))) learn(m, t, p.evidence, p.fraud ? 1 : 0);
   }
+  // Compact once the learned head is as long as what remains: amortised constant time per decision.
+  if (m.head > 1024 && m.head * 2 > m.pending.length) {
+    m.pending.splice(0, m.head);
+    m.head = 0;
+  }
+}
 
-  private matureUntil(time: number): void {
-    while (this.head < this.pending.length && this.pending[this.head]!.time <= time) {
-      const p = this.pending[this.head++]!;
-      this.byEventId.delete(p.eventId);
-      if (p.fraud || sampled(p.eventId, this.sampleShare)) this.learn(p.evidence, p.fraud ? 1 : 0);
-    }
-    // Compact once the learned head is as long as what remains: amortised constant time per decision.
-    if (this.head > 1024 && this.head * 2 > this.pending.length) {
-      this.pending.splice(0, this.head);
-      this.head = 0;
-    }
+function learn(m: OnlineModel, t: Thresholds, evidence: readonly number[], label: 0 | 1): void {
+  const { decisionLearningRate: rate, decisionPriorStrength: pull } = t;
+  let z = m.bias;
+  for (let i = 0; i < evidence.length; i++) z += m.weights[i]! * evidence[i]!;
+  const error = 1 / (1 + Math.exp(-z)) - label;
+  for (let i = 0; i < evidence.length; i++) {
+    m.weights[i] = Math.max(0, m.weights[i]! - rate * (error * evidence[i]! + pull * (m.weights[i]! - m.start[i]!)));
   }
-
-  private learn(evidence: readonly number[], label: 0 | 1): void {
-    const { decisionLearningRate: rate, decisionPriorStrength: pull } = this.t;
-    let z = this.bias;
-    for (let i = 0; i < evidence.length; i++) z += this.weights[i]! * evidence[i]!;
-    const error = 1 / (1 + Math.exp(-z)) - label;
-    for (let i = 0; i < evidence.length; i++) {
-      this.weights[i] = Math.max(0, this.weights[i]! - rate * (error * evidence[i]! + pull * (this.weights[i]! - this.start[i]!)));
-    }
-    this.bias -= rate * (error + pull * (this.bias - this.startBias));
-    this.learned++;
-    if (label === 1) this.learnedFraud++;
-  }
-
-  /** Authorisations held until they mature. */
-  get size(): number {
-    return this.pending.length - this.head;
-  }
+  m.bias -= rate * (error + pull * (m.bias - m.startBias));
+  m.learned++;
+  if (label === 1) m.learnedFraud++;
 }

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { evidence } from '../../../services/detectors/decision/evidence.ts';
-import { OnlineModel } from '../../../services/detectors/decision/online-model.ts';
+import { baseLogOdds, confirmedFraud, decided, newOnlineModel, type OnlineModel } from '../../../services/detectors/decision/online-model.ts';
 import { defaultThresholds } from '../../../services/detectors/thresholds.ts';
 
 const DAY = 86_400_000;
@@ -15,21 +15,21 @@ const only = (code: string, value = 1) => evidence.map((_, i) => (i === piece(co
 
 /** 400 days of authorisations: every 20th carries `fraudCode` and is fraud; the rest carry `genuineCode` (when given). */
 function train(fraudCode: string, genuineCode?: string): OnlineModel {
-  const model = new OnlineModel(defaultThresholds);
+  const model = newOnlineModel(defaultThresholds);
   for (let i = 0; i < 40_000; i++) {
     const time = i * (DAY / 100);
     const fraud = i % 20 === 0;
-    model.decided(`e-${i}`, time, fraud ? only(fraudCode) : genuineCode === undefined ? only(fraudCode, 0) : only(genuineCode));
-    if (fraud) model.confirmedFraud(`e-${i}`);
+    decided(model, defaultThresholds, `e-${i}`, time, fraud ? only(fraudCode) : genuineCode === undefined ? only(fraudCode, 0) : only(genuineCode));
+    if (fraud) confirmedFraud(model, `e-${i}`);
   }
   return model;
 }
 
 describe('the online decision model', () => {
   it('starts at the settings\' points and the prior fraud rate', () => {
-    const model = new OnlineModel(defaultThresholds);
+    const model = newOnlineModel(defaultThresholds);
     expect(model.weights[piece('CARD_FRAUD_CONFIRMED')]).toBe(defaultThresholds.decisionCardReportedPoints);
-    expect(1 / (1 + Math.exp(-model.baseLogOdds))).toBeCloseTo(defaultThresholds.decisionPriorFraudRate, 6);
+    expect(1 / (1 + Math.exp(-baseLogOdds(model, defaultThresholds)))).toBeCloseTo(defaultThresholds.decisionPriorFraudRate, 6);
   });
 
   it('gives weight to evidence that comes with fraud and takes it from evidence that comes with genuine authorisations', () => {
@@ -41,28 +41,28 @@ describe('the online decision model', () => {
   });
 
   it('learns the stream\'s own fraud rate, corrected for the genuine authorisations it did not learn from', () => {
-    const model = new OnlineModel(defaultThresholds);
+    const model = newOnlineModel(defaultThresholds);
     const nothing = only('CARD_SPENT_FAST', 0);
     for (let i = 0; i < 40_000; i++) {
-      model.decided(`e-${i}`, i * (DAY / 100), nothing);
-      if (i % 20 === 0) model.confirmedFraud(`e-${i}`);
+      decided(model, defaultThresholds, `e-${i}`, i * (DAY / 100), nothing);
+      if (i % 20 === 0) confirmedFraud(model, `e-${i}`);
     }
     // One in twenty is fraud here, against 0.2% at the start: the learned rate is of that order, not ten times it.
-    const rate = 1 / (1 + Math.exp(-model.baseLogOdds));
+    const rate = 1 / (1 + Math.exp(-baseLogOdds(model, defaultThresholds)));
     expect(rate).toBeGreaterThan(0.02);
     expect(rate).toBeLessThan(0.1);
   });
 
   it('learns nothing before an authorisation matures, nor from a report after it matured', () => {
-    const model = new OnlineModel(defaultThresholds);
-    model.decided('e-1', 0, only('CARD_SPENT_FAST'));
-    model.confirmedFraud('e-1');
-    model.decided('e-2', (defaultThresholds.decisionLabelMaturityDays - 1) * DAY, only('CARD_SPENT_FAST'));
+    const model = newOnlineModel(defaultThresholds);
+    decided(model, defaultThresholds, 'e-1', 0, only('CARD_SPENT_FAST'));
+    confirmedFraud(model, 'e-1');
+    decided(model, defaultThresholds, 'e-2', (defaultThresholds.decisionLabelMaturityDays - 1) * DAY, only('CARD_SPENT_FAST'));
     expect(model.learned).toBe(0);
-    model.decided('e-3', defaultThresholds.decisionLabelMaturityDays * DAY, only('CARD_SPENT_FAST'));
+    decided(model, defaultThresholds, 'e-3', defaultThresholds.decisionLabelMaturityDays * DAY, only('CARD_SPENT_FAST'));
     expect(model.learnedFraud).toBe(1);
-    model.confirmedFraud('e-1');
-    model.decided('e-4', 1000 * DAY, only('CARD_SPENT_FAST'));
+    confirmedFraud(model, 'e-1');
+    decided(model, defaultThresholds, 'e-4', 1000 * DAY, only('CARD_SPENT_FAST'));
     expect(model.learnedFraud).toBe(1);
   });
 
