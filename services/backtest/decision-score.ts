@@ -27,6 +27,8 @@ export interface DecisionScore {
   readonly topK: number;
   readonly days: number;
   readonly cardPrecisionTopK: number | null;
+  /** What a perfect score would give: days with fewer than k compromised cards cap it below 1. */
+  readonly cardPrecisionTopKCeiling: number | null;
 }
 
 export interface TestWindow {
@@ -39,6 +41,7 @@ export function scoreDecisions(scored: readonly ScoredAuthorisation[], fraudulen
   const labels = tested.map((s) => fraudulent.has(s.eventId));
   const positives = labels.filter(Boolean).length;
   const { days, precision } = cardPrecisionTopK(tested, labels, topK);
+  const oracle = tested.map((s, i) => ({ ...s, score: labels[i] ? 1 : 0 }));
   return {
     authorisations: tested.length,
     fraudulent: positives,
@@ -47,6 +50,7 @@ export function scoreDecisions(scored: readonly ScoredAuthorisation[], fraudulen
     topK,
     days,
     cardPrecisionTopK: precision,
+    cardPrecisionTopKCeiling: cardPrecisionTopK(oracle, labels, topK).precision,
   };
 }
 

@@ -118,8 +118,9 @@ function scoreTable(score: BacktestScore): string {
 
 function decisionTable(runs: readonly { name: string; score: DecisionScore }[]): string {
   const or = (x: number | null) => (x === null ? '-' : ratio(x));
-  return table(['thresholds', 'authorisations', 'fraudulent', 'AUC ROC', 'average precision', 'days', 'card precision top-k'],
-    runs.map(({ name, score: s }) => [name, String(s.authorisations), String(s.fraudulent), or(s.aucRoc), or(s.averagePrecision), String(s.days), `${or(s.cardPrecisionTopK)} (k=${s.topK})`]), 1);
+  return table(['thresholds', 'authorisations', 'fraudulent', 'AUC ROC', 'average precision', 'days', 'card precision top-k', 'ceiling'],
+    runs.map(({ name, score: s }) => [name, String(s.authorisations), String(s.fraudulent), or(s.aucRoc), or(s.averagePrecision), String(s.days),
+      `${or(s.cardPrecisionTopK)} (k=${s.topK})`, or(s.cardPrecisionTopKCeiling)]), 1);
 }
 
 function changesTable(changes: readonly AlertChanges[]): string {

@@ -27,12 +27,13 @@ export const replayCommand: Command = {
     const pending: string[] = [];
     const pendingDecisions: string[] = [];
     const pipeline = new ReplayPipeline(settings.thresholds, settings.config.partitions, (alert) => pending.push(toJsonForm(alert)),
-      decisions === undefined ? undefined : (decision) => pendingDecisions.push(toJsonForm(decision)), settings.config.decisionPolicies);
+      // A decision holds no bytes: its JSON form is plain JSON (and there is one per authorisation).
+      decisions === undefined ? undefined : (decision) => pendingDecisions.push(JSON.stringify(decision)), settings.config.decisionPolicies);
     let alertCount = 0;
     let decisionCount = 0;
     const flush = async () => {
-      for (const alert of pending) await alerts.write(alert);
-      for (const decision of pendingDecisions) await decisions!.write(decision);
+      if (pending.length > 0) await alerts.write(pending.join('\n'));
+      if (pendingDecisions.length > 0) await decisions!.write(pendingDecisions.join('\n'));
       alertCount += pending.length;
       decisionCount += pendingDecisions.length;
       pending.length = 0;

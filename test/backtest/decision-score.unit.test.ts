@@ -39,6 +39,9 @@ describe('decision scoring', () => {
     expect(scoreDecisions(scored, fraud, everything, 1)).toMatchObject({ days: 2, cardPrecisionTopK: 0.5 });
     // k = 2: day 0 → c1 hit, c2 miss (1/2); day 1 → c3 miss, c2 hit (1/2).
     expect(scoreDecisions(scored, fraud, everything, 2).cardPrecisionTopK).toBe(0.5);
+    // A perfect score finds c1 on day 0 (1 of k=2) and c2 on day 1 (1 of 2): the ceiling is 0.5 too; at k = 1 it is 1.
+    expect(scoreDecisions(scored, fraud, everything, 2).cardPrecisionTopKCeiling).toBe(0.5);
+    expect(scoreDecisions(scored, fraud, everything, 1).cardPrecisionTopKCeiling).toBe(1);
   });
 
   it('scores only the authorisations of the test window', () => {

@@ -65,6 +65,8 @@ function round(x: number): number {
 
 const numberFormat = new Intl.NumberFormat('en-GB', { maximumFractionDigits: 0 });
 const oneDecimal = new Intl.NumberFormat('en-GB', { maximumFractionDigits: 1 });
+/** One formatter for every amount: `toLocaleString` with options builds a new one per call, the cost of a decision. */
+const moneyFormat = new Intl.NumberFormat('en-GB', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 /** Below one, a decimal place can round an expectation to "0": two significant digits keep it readable. */
 const twoSignificant = new Intl.NumberFormat('en-GB', { maximumSignificantDigits: 2 });
 
@@ -72,7 +74,7 @@ const twoSignificant = new Intl.NumberFormat('en-GB', { maximumSignificantDigits
 export const fmt = {
   int: (x: number) => numberFormat.format(x),
   dec: (x: number) => (x !== 0 && Math.abs(x) < 1 ? twoSignificant : oneDecimal).format(x),
-  money: (minor: number, currency: string) => `${(minor / 100).toLocaleString('en-GB', { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${currency}`,
+  money: (minor: number, currency: string) => `${moneyFormat.format(minor / 100)} ${currency}`,
   pct: (share: number) => `${Math.round(share * 100)}%`,
   minutes: (ms: number) => `${Math.round(ms / 60_000)} min`,
   date: (time: number) => new Date(time).toISOString().slice(0, 16).replace('T', ' '),
