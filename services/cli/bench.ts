@@ -16,7 +16,7 @@ import { topics } from '../core/codec/topics.ts';
 import type { PosguardConfig } from '../core/config/config.ts';
 import { createLogger } from '../core/observability/logging.ts';
 import { createMetrics, type Metrics } from '../core/observability/metrics.ts';
-import type { FraudAlert } from '../core/records.ts';
+import type { Decision, FraudAlert } from '../core/records.ts';
 import { fmt } from '../detectors/kernel/alert.ts';
 import type { Thresholds } from '../detectors/thresholds.ts';
 import { produceStream } from '../generator/acquirer.ts';
@@ -76,14 +76,17 @@ interface PipelineRun {
   readonly seconds: number;
   readonly alerts: FraudAlert[];
   readonly latencyMs: number[];
+  /** From producing an authorisation to reading its decision back, committed, from fraud.decisions.v1. */
+  readonly decisionLatencyMs: number[];
   /** One table row per stage: see transactionsPerStage. */
   readonly transactions: string[];
 }
 
 /**
  * The whole pipeline over a platform (in-process or Kafka), fed by the synthetic acquirer as fast
- * as it can produce. Latency: from producing an authorisation to publishing the alert it
- * triggered (alerts triggered by an authorisation, not by a later outcome).
+ * as it can produce (or at a pace). Latency: from producing an authorisation to publishing the alert it
+ * triggered (alerts triggered by an authorisation, not by a later outcome), and to reading its
+ * decision back from the decisions topic (after its transaction committed).
  */
 async function benchPipeline(stream: GeneratedStream, config: PosguardConfig, thresholds: Thresholds, withSink: boolean,
   pace?: { perSecond: number; authorisations: number }): Promise<PipelineRun> {
@@ -102,11 +105,17 @@ async function benchPipeline(stream: GeneratedStream, config: PosguardConfig, th
   const metrics = createMetrics({ defaultMetrics: false });
   const pipeline = await startPipeline({ platform, config, logger, metrics, thresholds, clickhouse });
   const alerts: FraudAlert[] = [];
-  const watcher = await platform.transport.consumer({ groupId: `posguard.bench.alerts.${randomUUID()}`, topics: [topics.fraudAlerts] });
+  const decidedAt = new Map<string, number>();
+  const watcher = await platform.transport.consumer({ groupId: `posguard.bench.outputs.${randomUUID()}`, topics: [topics.fraudAlerts, topics.decisions] });
   await watcher.run(async (batch) => {
-    const serde = platform.serdes.forTopic<FraudAlert>(topics.fraudAlerts);
+    const read = Date.now();
+    const serde = platform.serdes.forTopic<FraudAlert & Decision>(batch.topic);
     await serde.prepare(batch.records.map((r) => r.value));
-    for (const r of batch.records) alerts.push(serde.decode(r.value!));
+    for (const r of batch.records) {
+      const value = serde.decode(r.value!);
+      if (batch.topic === topics.fraudAlerts) alerts.push(value);
+      else decidedAt.set(value.eventId, read);
+    }
   });
   const producedAt = new Map<string, number>();
   const producer = await platform.transport.producer();
@@ -144,7 +153,11 @@ async function benchPipeline(stream: GeneratedStream, config: PosguardConfig, th
     if (at !== undefined) latencyMs.push(alert.emittedAt - at);
   }
   latencyMs.sort((a, b) => a - b);
-  return { perSecond: authorisations / seconds, seconds, alerts, latencyMs, transactions: await transactionsPerStage(metrics, seconds) };
+  const decisionLatencyMs = [...decidedAt].flatMap(([eventId, read]) => {
+    const at = producedAt.get(eventId);
+    return at === undefined ? [] : [read - at];
+  }).sort((a, b) => a - b);
+  return { perSecond: authorisations / seconds, seconds, alerts, latencyMs, decisionLatencyMs, transactions: await transactionsPerStage(metrics, seconds) };
 }
 
 /** Per stage: its transactions' count, rate, records each, outcomes and mean time per phase, from the stages' own metrics. */
@@ -332,22 +345,24 @@ function benchSeeds(seeds: readonly number[], options: ReturnType<typeof generat
 
 export const benchCommand: Command = {
   summary: 'benchmarks: throughput and latency (embedded, and over Kafka beside raw kafkajs) and detection quality',
-  usage: 'usage: posguard bench [--seed N] [--days N] [--cards N] [--merchants N] [--rate N] [--kafka] [--out results.md]\n' +
+  usage: 'usage: posguard bench [--seed N] [--days N] [--cards N] [--merchants N] [--rate N] [--kafka] [--kafka-rate N] [--out results.md]\n' +
     '       posguard bench --seeds 1,2,3,4,5 [--days N] [--cards N] [--merchants N]\n\n' +
     'Runs, on one generated stream, side by side: the detection core in memory; the embedded pipeline\n' +
     '(every service over the in-process log into embedded ClickHouse); detection quality per family.\n' +
     'With --kafka (KAFKA_BROKERS and SCHEMA_REGISTRY_URL set): the raw kafkajs produce+consume rate on the\n' +
-    'same broker, and the pipeline over Kafka (all services in this process, exactly-once), with their ratio;\n' +
+    'same broker, and the pipeline over Kafka (all services in this process, exactly-once), with their ratio, as fast as it\n' +
+    'goes and fed at --kafka-rate authorisations/s (default 3000) for 20 s, timing ingest → alert and ingest → decision;\n' +
     'then restarts the card stage twice over what that run left: rebuilt from the input, and from its snapshot;\n' +
     'then runs the enricher and the detectors as 1, then 2, processes each (posguard run) over emptied topics.\n' +
     'Latency is measured in a separate embedded run fed at --rate authorisations/s (default 5000) for 20 s, below capacity.\n' +
     'With --seeds: detection quality only (the core in memory), per family for every seed listed.',
   async run(args) {
     const { values } = parseArgs({ args, options: {
-      ...generatorFlags, kafka: { type: 'boolean' }, out: { type: 'string' }, rate: { type: 'string' }, seeds: { type: 'string' },
+      ...generatorFlags, kafka: { type: 'boolean' }, out: { type: 'string' }, rate: { type: 'string' }, 'kafka-rate': { type: 'string' }, seeds: { type: 'string' },
     } });
     const options = generatorOptionsFrom(values);
     const rate = positiveInteger('--rate', values.rate, 5000);
+    const kafkaRate = positiveInteger('--kafka-rate', values['kafka-rate'], 3000);
     // A bounded run ends once every stage has settled: a short idle time keeps that wait out of the figures.
     // Snapshots every 20 s, so that the Kafka run pays for some and leaves one for the restart.
     const { config: base, thresholds } = loadSettings({ POSGUARD_PARTITION_IDLE_MS: '250', POSGUARD_SNAPSHOT_INTERVAL_MS: '20000', ...process.env });
@@ -374,10 +389,15 @@ export const benchCommand: Command = {
       say(`| detection core (enrichment + all detector stages, in memory) | ${coreRate(core)} | — |`);
       const embeddedConfig: PosguardConfig = { ...base, runMode: 'embedded', kafkaBrokers: [], dataDir, clickhouseUrl: base.clickhouseUrl };
       const embedded = await benchPipeline(stream, embeddedConfig, thresholds, true);
-      const lat = (r: PipelineRun) => `${fmt.int(percentile(r.latencyMs, 50))} / ${fmt.int(percentile(r.latencyMs, 95))} / ${fmt.int(percentile(r.latencyMs, 99))}`;
+      const percentiles = (ms: readonly number[]) => `${fmt.int(percentile(ms, 50))} / ${fmt.int(percentile(ms, 95))} / ${fmt.int(percentile(ms, 99))}`;
+      const lat = (r: PipelineRun) => percentiles(r.latencyMs);
+      const decisionLat = (r: PipelineRun) => percentiles(r.decisionLatencyMs);
       say(`| embedded pipeline (in-process log, Avro on every hop, exactly-once stages, sink into chDB), as fast as it goes | ${fmt.int(embedded.perSecond)} | ${lat(embedded)} (backlog) |`);
       const paced = await benchPipeline(stream, embeddedConfig, thresholds, true, { perSecond: rate, authorisations: rate * 20 });
       say(`| embedded pipeline fed at ${fmt.int(rate)} authorisations/s for 20 s (steady state, ${paced.latencyMs.length} alerts timed) | ${fmt.int(paced.perSecond)} | ${lat(paced)} |`);
+      say();
+      say(`Ingest → decision in that paced run (${fmt.int(paced.decisionLatencyMs.length)} decisions read back): p50 / p95 / p99 ${decisionLat(paced)} ms.`);
+      say();
       if (values.kafka === true) {
         if (base.runMode !== 'distributed') throw new Error('--kafka needs KAFKA_BROKERS and SCHEMA_REGISTRY_URL');
         const auths = stream.records.flatMap((r) => (r.type === 'authorisation' ? [r.record] : []));
@@ -388,6 +408,11 @@ export const benchCommand: Command = {
         say(`| raw kafkajs on the same broker (idempotent produce + consume of ${fmt.int(encoded.length)} records, no processing) | ${fmt.int(raw)} | — |`);
         const kafka = await benchPipeline(stream, { ...base, dataDir }, thresholds, false);
         say(`| pipeline over Kafka (enricher + 4 detector stages, transactions, one process; no sink) | ${fmt.int(kafka.perSecond)} | ${lat(kafka)} |`);
+        const pacedKafka = await benchPipeline(stream, { ...base, dataDir }, thresholds, false, { perSecond: kafkaRate, authorisations: kafkaRate * 20 });
+        say(`| pipeline over Kafka fed at ${fmt.int(kafkaRate)} authorisations/s for 20 s (${pacedKafka.latencyMs.length} alerts timed) | ${fmt.int(pacedKafka.perSecond)} | ${lat(pacedKafka)} |`);
+        say();
+        say(`Ingest → decision in that paced run, from producing each authorisation to reading its decision back committed from ` +
+          `${topics.decisions} (${fmt.int(pacedKafka.decisionLatencyMs.length)} decisions): p50 / p95 / p99 ${decisionLat(pacedKafka)} ms.`);
         say();
         say();
         say('Transactions per stage in that run (from the stages\' own metrics):');
