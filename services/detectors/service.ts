@@ -5,7 +5,7 @@
  */
 import { internalTopics, topics } from '../core/codec/topics.ts';
 import { declared, groupOf, markedOutputsOf, markerWritersOf, stagesOf, type StageName } from '../topology/topology.ts';
-import type { CardOutcome, EnrichedAuthorisation, FraudAlert } from '../core/records.ts';
+import type { CardOutcome, Decision, EnrichedAuthorisation, FraudAlert } from '../core/records.ts';
 import { keyPartitioner } from '../core/transport/key-partition.ts';
 import { admitRecord } from '../core/record-admission.ts';
 import type { Metrics } from '../core/observability/metrics.ts';
@@ -94,14 +94,23 @@ const clusterInputRecord = (input: ArbiterInput): ClusterInputRecord => input.ki
   ? { kind: 'CANDIDATE', candidate: input.value, statistic: null, watermark: null }
   : { kind: 'STATISTIC', candidate: null, statistic: input.value, watermark: null };
 
-/** Publishes a drain's output: alerts and decisions stamped with the wall clock (and told to `raised`), routed inputs to their topics. */
-function emitOutput(out: ProcessorOutput, emit: Emit, raised?: (alert: FraudAlert) => void): void {
+/** What a stage tells its metrics about what it publishes. */
+interface Published {
+  alert(alert: FraudAlert): void;
+  decision(decision: Decision): void;
+}
+
+/** Publishes a drain's output: alerts and decisions stamped with the wall clock (and told to `published`), routed inputs to their topics. */
+function emitOutput(out: ProcessorOutput, emit: Emit, published?: Published): void {
   for (const alert of out.alerts) {
-    raised?.(alert);
-    const published: FraudAlert = { ...alert, emittedAt: Date.now() };
-    emit(topics.fraudAlerts, alert.subjectId, published, alert.detectedAt);
+    published?.alert(alert);
+    emit(topics.fraudAlerts, alert.subjectId, { ...alert, emittedAt: Date.now() }, alert.detectedAt);
   }
-  for (const decision of out.decisions) emit(topics.decisions, decision.cardToken, { ...decision, decidedAt: Date.now() }, decision.eventTime);
+  for (const decision of out.decisions) {
+    const stamped: Decision = { ...decision, decidedAt: Date.now() };
+    published?.decision(stamped);
+    emit(topics.decisions, decision.cardToken, stamped, decision.eventTime);
+  }
   for (const input of out.toTerminal) emit(internalTopics.byTerminal, input.key, detectorInputRecord(input), input.time);
   for (const input of out.toMerchant) emit(internalTopics.byMerchant, input.key, detectorInputRecord(input), input.time);
   for (const input of out.toArbiter) emit(internalTopics.clusters, 'clusters', clusterInputRecord(input), input.time);
@@ -146,7 +155,7 @@ const sourceOf = (topic: string, partition: number, writer?: string) => writer =
  * the repartition topics it feeds, so that downstream tasks know how far each writer has gone
  * (several upstream tasks, on any instances, interleave in one partition).
  */
-function taskOf<P extends Drainable>(spec: DetectorStageSpec<P>, partition: number, partitions: number, raised: (alert: FraudAlert) => void): TaskProcessor {
+function taskOf<P extends Drainable>(spec: DetectorStageSpec<P>, partition: number, partitions: number, published: Published): TaskProcessor {
   let processor = spec.create();
   // The upstream tasks writing each partition of an input send watermark markers, and each is a
   // source of event time of its own; a topic with one writer per partition is one source.
@@ -168,7 +177,7 @@ function taskOf<P extends Drainable>(spec: DetectorStageSpec<P>, partition: numb
     },
     collect(emit) {
       processor.drain(out);
-      emitOutput(out, emit, raised);
+      emitOutput(out, emit, published);
       const time = processor.watermark;
       if (feeds.length === 0 || time <= marked) return;
       marked = time;
@@ -205,7 +214,15 @@ function acceptRepartitioned<P extends Drainable>(p: P, topic: string, partition
 
 function detectorStage(name: DetectorStage, thresholds: Thresholds, policies: DecisionPolicies, partitions: number, metrics: Metrics): StageProcessor {
   const alerts = metrics.get('posguard_alerts_total');
-  const raised = (alert: FraudAlert) => alerts.inc({ detector: alert.detector, severity: alert.severity });
+  const decisions = metrics.get('posguard_decisions_total');
+  const decisionDelay = metrics.get('posguard_decision_delay_seconds');
+  const published: Published = {
+    alert: (alert) => alerts.inc({ detector: alert.detector, severity: alert.severity }),
+    decision: (decision) => {
+      decisions.inc({ decision: decision.decision });
+      decisionDelay.observe(Math.max(0, decision.decidedAt - decision.eventTime) / 1000);
+    },
+  };
   const spec = ((): DetectorStageSpec<Drainable> => {
     switch (name) {
       case 'card':
@@ -242,7 +259,7 @@ function detectorStage(name: DetectorStage, thresholds: Thresholds, policies: De
         };
     }
   })();
-  return { inputTopics: declared(name).inputs, stateful: true, stateVersion: detectorStateVersion, task: (partition) => taskOf(spec, partition, partitions, raised) };
+  return { inputTopics: declared(name).inputs, stateful: true, stateVersion: detectorStateVersion, task: (partition) => taskOf(spec, partition, partitions, published) };
 }
 
 /**

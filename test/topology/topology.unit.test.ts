@@ -83,6 +83,11 @@ describe('the declared topology', () => {
       const alertsOnTopic = (await platform.transport.admin.endOffsets(topics.fraudAlerts)).reduce((n, p) => n + p.offset, 0);
       expect(alertsOnTopic).toBeGreaterThan(0);
       expect((await metrics.get('posguard_alerts_total').get()).values.reduce((n, v) => n + v.value, 0)).toBe(alertsOnTopic);
+      // Every decision on the topic counted once by decision, and its delay observed.
+      const decisionsOnTopic = (await platform.transport.admin.endOffsets(topics.decisions)).reduce((n, p) => n + p.offset, 0);
+      expect(decisionsOnTopic).toBeGreaterThan(0);
+      expect((await metrics.get('posguard_decisions_total').get()).values.reduce((n, v) => n + v.value, 0)).toBe(decisionsOnTopic);
+      expect((await metrics.get('posguard_decision_delay_seconds').get()).values.find((v) => v.metricName === 'posguard_decision_delay_seconds_count')?.value).toBe(decisionsOnTopic);
       const delays = (await metrics.get('posguard_watermark_delay_seconds').get()).values;
       expect(new Set(delays.map((v) => v.labels.group))).toEqual(new Set(topology.filter((s) => s.eventTime).map((s) => s.group)));
       // Without ClickHouse, every stage but the sink.

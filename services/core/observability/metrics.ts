@@ -82,6 +82,17 @@ export const metricCatalog = {
     help: 'Fraud alerts a detector stage raised (committed to fraud.alerts.v1), by detector and severity.',
     labelNames: ['detector', 'severity'],
   },
+  posguard_decisions_total: {
+    type: 'counter',
+    help: 'Decisions the terminal stage made (one per authorisation, emitted to fraud.decisions.v1 with its batch), by decision: APPROVE, REVIEW or DECLINE.',
+    labelNames: ['decision'],
+  },
+  posguard_decision_delay_seconds: {
+    type: 'histogram',
+    help: 'Wall-clock time at a decision\'s publication minus its authorisation\'s event time: authorisation to decision, live (a replayed or backlogged stream lands in the top bucket).',
+    labelNames: [],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+  },
   posguard_watermark_delay_seconds: {
     type: 'gauge',
     help: 'Wall-clock time minus a detector task\'s event-time watermark, at its last commit, by service, group and task: how far behind the present its verdicts are (large for a replayed stream).',
