@@ -18,10 +18,10 @@ import { connectPlatform } from '../../services/pipeline/platform.ts';
 import { expect } from 'vitest';
 import { waitFor } from './wait.ts';
 
-/** What an embedded run of a stream publishes: its alert ids, sorted, and each decision's score by acquirer and event id. */
+/** What an embedded run of a stream publishes: its alert ids, sorted, and its decisions by acquirer and event id. */
 export interface ReferenceOutputs {
   readonly alertIds: string[];
-  readonly decisionScores: Map<string, number>;
+  readonly decisions: Map<string, Decision>;
 }
 
 export const decisionKey = (d: Decision) => `${d.acquirerId}/${d.eventId}`;
@@ -40,7 +40,7 @@ export async function referenceOutputs(records: readonly StreamRecord[], logger:
   const alerts = read<FraudAlert>(topics.fraudAlerts);
   const decisions = read<Decision>(topics.decisions);
   await platform.transport.close();
-  return { alertIds: alerts.map((a) => a.alertId).sort(), decisionScores: new Map(decisions.map((d) => [decisionKey(d), d.score])) };
+  return { alertIds: alerts.map((a) => a.alertId).sort(), decisions: new Map(decisions.map((d) => [decisionKey(d), d])) };
 }
 
 /** The ids of the alerts an embedded run of `records` publishes, sorted. */
