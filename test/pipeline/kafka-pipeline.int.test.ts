@@ -238,7 +238,7 @@ describe('the pipeline over Kafka, as separate services', () => {
     for (const d of kafkaDecisions) expect(embeddedDecisions.get(decisionKey(d))?.score, decisionKey(d)).toBe(d.score);
     // A live pipeline cannot know its input ended: what each run still holds in its event-time
     // queues at the end (the last allowed lateness of each of the two stages on the way) may differ.
-    const lastEventTime = Math.max(...[...embeddedDecisions.values()].map((d) => d.eventTime));
+    const lastEventTime = [...embeddedDecisions.values()].reduce((last, d) => Math.max(last, d.eventTime), 0);
     const decided = new Set(keys);
     const undecided = [...embeddedDecisions.values()].filter((d) => !decided.has(decisionKey(d)));
     expect(undecided.filter((d) => d.eventTime < lastEventTime - 2 * defaultThresholds.allowedLatenessMinutes * 60_000).map(decisionKey)).toEqual([]);
