@@ -8,6 +8,7 @@
  * same stream gives the same decisions.
  */
 import type { Decision, DecisionKind, DecisionReason, EnrichedAuthorisation } from '../../core/records.ts';
+import { round } from '../kernel/alert.ts';
 import type { Thresholds } from '../thresholds.ts';
 import type { CardAssessment } from './card-assessment.ts';
 import { evidence, evidenceOf } from './evidence.ts';
@@ -24,9 +25,6 @@ export interface DecisionPolicy {
 
 /** The policy of each acquirer that has its own; the others take the thresholds' defaults. */
 export type DecisionPolicies = Readonly<Record<string, DecisionPolicy>>;
-
-/** Fixed precision keeps decisions byte-identical across platforms' last-bit float differences. */
-const round = (x: number) => Number(x.toPrecision(6));
 
 /** A piece adding less than this is not named as a reason. */
 const minReasonPoints = 0.01;

@@ -58,8 +58,8 @@ export function toAlert(v: Verdict): FraudAlert {
   };
 }
 
-/** Fixed precision keeps alerts byte-identical across platforms' last-bit float differences. */
-function round(x: number): number {
+/** Fixed precision keeps alerts and decisions byte-identical across platforms' last-bit float differences. */
+export function round(x: number): number {
   return Number.isFinite(x) ? Number(x.toPrecision(6)) : x;
 }
 
