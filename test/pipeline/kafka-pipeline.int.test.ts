@@ -31,7 +31,6 @@ import type { Transport } from '../../services/core/transport/port.ts';
 import { produceStream } from '../../services/generator/acquirer.ts';
 import { defaultGeneratorOptions, generateStream, timeOf, type GeneratedStream, type StreamRecord } from '../../services/generator/stream.ts';
 import { totalLag } from '../../services/pipeline/drain.ts';
-import { defaultThresholds } from '../../services/detectors/thresholds.ts';
 import { scoreAlerts } from '../../services/quality/score.ts';
 import { claimContractTopics } from '../support/contract-topics.ts';
 import { decisionKey, readTopic, referenceOutputs } from '../support/reference-run.ts';
@@ -237,11 +236,15 @@ describe('the pipeline over Kafka, as separate services', () => {
     expect(keys.length).toBeGreaterThan(stream.counts.authorisation * 0.99);
     for (const d of kafkaDecisions) expect(embeddedDecisions.get(decisionKey(d))?.score, decisionKey(d)).toBe(d.score);
     // A live pipeline cannot know its input ended: what each run still holds in its event-time
-    // queues at the end (the last allowed lateness of each of the two stages on the way) may differ.
-    const lastEventTime = [...embeddedDecisions.values()].reduce((last, d) => Math.max(last, d.eventTime), 0);
+    // queues at the end may differ — a task's watermark is the lowest of its writers', so a writer
+    // whose partitions went quiet early holds back a few of the stream's last authorisations. Only
+    // those may be missing: a handful, all among the last 1% of the stream in event time.
+    const byTime = [...embeddedDecisions.values()].map((d) => d.eventTime).sort((a, b) => a - b);
+    const tail = byTime[Math.floor(byTime.length * 0.99)]!;
     const decided = new Set(keys);
     const undecided = [...embeddedDecisions.values()].filter((d) => !decided.has(decisionKey(d)));
-    expect(undecided.filter((d) => d.eventTime < lastEventTime - 2 * defaultThresholds.allowedLatenessMinutes * 60_000).map(decisionKey)).toEqual([]);
+    expect(undecided.length).toBeLessThan(100);
+    expect(undecided.filter((d) => d.eventTime < tail).map(decisionKey)).toEqual([]);
   });
 
   it('finds the injected scenarios with the right detector and subject, with evidence', () => {
