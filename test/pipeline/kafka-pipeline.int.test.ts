@@ -234,17 +234,19 @@ describe('the pipeline over Kafka, as separate services', () => {
     const keys = kafkaDecisions.map(decisionKey);
     expect(new Set(keys).size).toBe(keys.length);
     expect(keys.length).toBeGreaterThan(stream.counts.authorisation * 0.99);
-    for (const d of kafkaDecisions) expect(embeddedDecisions.get(decisionKey(d))?.score, decisionKey(d)).toBe(d.score);
     // A live pipeline cannot know its input ended: what each run still holds in its event-time
     // queues at the end may differ — a task's watermark is the lowest of its writers', so a writer
     // whose partitions went quiet early holds back a few of the stream's last authorisations. Only
-    // those may be missing: a handful, all among the last 1% of the stream in event time.
+    // those may be in one run and not the other: a handful, all among the last 1% of the stream in
+    // event time. Every decision both made has the same score.
     const byTime = [...embeddedDecisions.values()].map((d) => d.eventTime).sort((a, b) => a - b);
     const tail = byTime[Math.floor(byTime.length * 0.99)]!;
     const decided = new Set(keys);
-    const undecided = [...embeddedDecisions.values()].filter((d) => !decided.has(decisionKey(d)));
-    expect(undecided.length).toBeLessThan(100);
-    expect(undecided.filter((d) => d.eventTime < tail).map(decisionKey)).toEqual([]);
+    const onlyEmbedded = [...embeddedDecisions.values()].filter((d) => !decided.has(decisionKey(d)));
+    const onlyKafka = kafkaDecisions.filter((d) => !embeddedDecisions.has(decisionKey(d)));
+    expect(onlyEmbedded.length + onlyKafka.length).toBeLessThan(100);
+    expect([...onlyEmbedded, ...onlyKafka].filter((d) => d.eventTime < tail).map(decisionKey)).toEqual([]);
+    for (const d of kafkaDecisions) if (embeddedDecisions.has(decisionKey(d))) expect(embeddedDecisions.get(decisionKey(d))!.score, decisionKey(d)).toBe(d.score);
   });
 
   it('finds the injected scenarios with the right detector and subject, with evidence', () => {
