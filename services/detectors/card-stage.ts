@@ -1,6 +1,6 @@
 /**
- * The card-keyed stage: everything that needs one card's history. It runs the cloned-card and
- * card-behaviour detectors, and turns what it learns into notices for the terminal and merchant
+ * The card-keyed stage: everything that needs one card's history. It runs the cloned-card,
+ * card-behaviour and card-amount detectors, and turns what it learns into notices for the terminal and merchant
  * stages: a card that became compromised (its genuine visits before the first fraud), and each
  * authorisation an outcome disputes.
  *
@@ -14,6 +14,7 @@
  */
 import { DAY_MS } from '../core/geo.ts';
 import type { CardOutcome, EnrichedAuthorisation } from '../core/records.ts';
+import { AmountSignalOutcomes, evolveCardAmount, initialCardAmountState, type CardAmountState } from './card-amount/card-amount.ts';
 import { PopulationProfile, evolveCardBehaviour, initialCardProfile, purchaseHabit, type CardProfile } from './card-behaviour/card-behaviour.ts';
 import { evolveClonedCard, initialClonedCardState, lostOrStolen, type ClonedCardState } from './cloned-card/cloned-card.ts';
 import { isInPersonUse } from './kernel/in-person.ts';
@@ -39,6 +40,7 @@ interface CardState {
   history: HistoryEntry[];
   cloned: ClonedCardState;
   profile: CardProfile;
+  amount: CardAmountState;
   compromisedAt: number | null;
   lastSeen: number;
   /** What the card's decisions read: its amounts, its last confirmed fraud and alert. */
@@ -66,6 +68,7 @@ export interface CardStageOutput {
 export class CardStage {
   private readonly cards = new Map<string, CardViews>();
   private readonly population = new PopulationProfile();
+  private readonly amountOutcomes = new AmountSignalOutcomes();
   private sinceEviction = 0;
 
   /** `shardOf` names the card's partition: population statistics are kept per partition (card-behaviour.ts). */
@@ -90,7 +93,7 @@ export class CardStage {
     const views = this.views(token);
     let state = views.byAcquirer.get(acquirerId);
     if (state === undefined) {
-      state = { history: [], cloned: initialClonedCardState(), profile: initialCardProfile(), compromisedAt: null, lastSeen: 0, spending: initialCardSpending() };
+      state = { history: [], cloned: initialClonedCardState(), profile: initialCardProfile(), amount: initialCardAmountState(), compromisedAt: null, lastSeen: 0, spending: initialCardSpending() };
       views.byAcquirer.set(acquirerId, state);
       // What the network said about the card before this acquirer saw it holds for this view too.
       for (const o of views.networkOutcomes) this.outcomeOn(state, o, { verdicts: [], compromises: [], disputes: [], confirmedFraud: [] });
@@ -123,12 +126,14 @@ export class CardStage {
     state.lastSeen = a.eventTime;
     const cloned = evolveClonedCard(state.cloned, e, this.thresholds);
     const unusual = evolveCardBehaviour(state.profile, this.population, this.shardOf(a.cardToken), e, this.thresholds);
-    for (const verdict of [cloned, unusual]) {
+    const habit = purchaseHabit(state.profile, a.eventId);
+    const unusualAmount = evolveCardAmount(state.amount, this.amountOutcomes, this.shardOf(a.cardToken), habit, e, this.thresholds);
+    for (const verdict of [cloned, unusual, unusualAmount]) {
       if (verdict === undefined) continue;
       state.spending.alertedAt = a.eventTime;
       state.spending.alertDetector = verdict.detector;
     }
-    const assessment = assessCard(state.spending, state.history, purchaseHabit(state.profile, a.eventId), e, this.thresholds);
+    const assessment = assessCard(state.spending, state.history, habit, e, this.thresholds);
     state.history.push({
       eventId: a.eventId, time: a.eventTime, terminalId: a.terminalId, merchantId: a.merchantId,
       inPerson: isInPersonUse(e), online: e.terminal?.kind === 'VIRTUAL',
@@ -140,6 +145,7 @@ export class CardStage {
       this.compromise(a.cardToken, state, cloned.windowStart, new Set(cloned.evidenceEventIds), cloned.detectedAt, 'cloned-card alert', out);
     }
     if (unusual !== undefined) out.verdicts.push({ ...unusual, acquirerId: a.acquirerId });
+    if (unusualAmount !== undefined) out.verdicts.push({ ...unusualAmount, acquirerId: a.acquirerId });
     this.maybeEvict(a.eventTime);
     return assessment;
   }
@@ -161,6 +167,7 @@ export class CardStage {
     for (const entry of state.history) {
       if (!disputed.has(entry.eventId)) continue;
       disputedFound = true;
+      this.amountOutcomes.disputed(this.shardOf(o.cardToken), entry.eventId, o.reportedAt, this.thresholds);
       disputedInPerson ||= entry.inPerson;
       firstFraud = Math.min(firstFraud, entry.time);
       const notice: DisputeNotice = {

@@ -15,6 +15,7 @@ export const familyOfDetector: Readonly<Record<string, Family | undefined>> = {
   'laundering-cashout': 'laundering-cashout',
   'card-testing': 'card-testing',
   'card-behaviour': 'account-takeover',
+  'card-amount': 'account-takeover',
 };
 
 export interface FamilyScore {

@@ -21,7 +21,7 @@ import { deserialize, serialize } from 'node:v8';
  * 6: a card is kept per acquirer that saw it, with the network-wide outcomes a later view takes.
  * 7: decisions: a card's spending, a terminal's confirmed fraud per day, the online model per terminal shard.
  */
-export const detectorStateVersion = 'detectors-7';
+export const detectorStateVersion = 'detectors-8';
 
 const plainPrototypes = new Set<unknown>([Object.prototype, Array.prototype, Map.prototype, Set.prototype, null]);
 const isClassInstance = (value: unknown): value is Record<string, unknown> =>
