@@ -1,7 +1,9 @@
--- The investigation queue of the last day with decisions: per acquirer, the 100 cards with the
--- highest score that day, with the authorisation and the reasons behind each score.
+-- The investigation queue of a day: per acquirer, the k cards with the highest decision score that
+-- day, with the authorisation and the reasons behind each score.
+-- @param day String = : the day (YYYY-MM-DD); empty: the latest day with decisions
+-- @param k UInt32 = 100: cards per acquirer
 SELECT acquirerId, day, cardToken, round(topScore, 4) AS score, topDecision, topEventId, reasonCodes, reasonExplanations, authorisations
 FROM posguard.investigation_queue
-WHERE day = (SELECT max(day) FROM posguard.investigation_queue)
+WHERE day = if({day:String} = '',  (SELECT max(day) FROM posguard.investigation_queue), toDate({day:String}))
 ORDER BY acquirerId, topScore DESC, cardToken
-LIMIT 100 BY acquirerId;
+LIMIT {k:UInt32} BY acquirerId;

@@ -162,7 +162,8 @@ export class AnalystSql {
     private readonly databases: readonly string[], private readonly limits: AnalystLimits,
   ) {}
 
-  async query(sql: string, format: QueryFormat): Promise<string> {
+  /** `params`: ClickHouse query parameters (`{name:Type}` in `sql`), sent beside the statement, never spliced into it. */
+  async query(sql: string, format: QueryFormat, params: Readonly<Record<string, string>> = {}): Promise<string> {
     const settings: ClickHouseSettings = {
       max_execution_time: this.limits.sqlMaxExecutionSeconds,
       max_memory_usage: String(this.limits.sqlMaxMemoryBytes),
@@ -172,14 +173,14 @@ export class AnalystSql {
       // Last: it forbids changing any setting after it (chDB applies settings to the session, in order).
       readonly: '1',
     };
-    const statement = this.parser === undefined ? sql : await this.checked(this.parser, sql);
+    const statement = this.parser === undefined ? sql : await this.checked(this.parser, sql, params);
     // Pretty* are text formats the client passes through untouched; its DataFormat type omits them.
-    const result = await this.executor.query({ query: statement, format: format as DataFormat, clickhouse_settings: settings });
+    const result = await this.executor.query({ query: statement, query_params: params, format: format as DataFormat, clickhouse_settings: settings });
     return result.text();
   }
 
   /** The statement as ClickHouse formats it, once its parse passed the allow-list. */
-  private async checked(parser: ClickHouseClient, sql: string): Promise<string> {
+  private async checked(parser: ClickHouseClient, sql: string, params: Readonly<Record<string, string>>): Promise<string> {
     const one = async <T>(query: string, params?: Record<string, unknown>) =>
       (await (await parser.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: { max_execution_time: 10 } })).json<T>())[0]!;
     this.catalog ??= readCatalog(parser).catch((error: unknown) => {
@@ -190,7 +191,8 @@ export class AnalystSql {
     // One statement, or an error; bound as a parameter, never spliced.
     const { statement } = await one<{ statement: string }>('SELECT formatQuery({statement:String}) AS statement', { statement: sql });
     // EXPLAIN AST parses and never runs; as a subquery ClickHouse itself refuses output clauses (INTO OUTFILE, FORMAT).
-    const { lines } = await one<{ lines: string[] }>(`SELECT groupArray(explain) AS lines FROM (EXPLAIN AST ${statement})`);
+    // Parameters are substituted in the parse (as casts of literals): what is checked holds their values.
+    const { lines } = await one<{ lines: string[] }>(`SELECT groupArray(explain) AS lines FROM (EXPLAIN AST ${statement})`, params);
     checkAst(astLines(lines), catalog, this.databases);
     return statement;
   }

@@ -37,7 +37,8 @@ export interface SqlPort {
 }
 
 /**
- * Adds `POST /v1/sql` (`{"query": "...", "format": "JSONEachRow"}`, header `x-api-key`) to the app
+ * Adds `POST /v1/sql` (`{"query": "...", "format": "JSONEachRow", "params": {"name": "value"}}`, header
+ * `x-api-key`; `params` fill the statement's ClickHouse query parameters) to the app
  * of the process that owns the engine (before it listens), on a session of its own.
  */
 export async function serveReadOnlySql(app: ServiceApp, config: SqlPortConfig): Promise<SqlPort> {
@@ -45,13 +46,21 @@ export async function serveReadOnlySql(app: ServiceApp, config: SqlPortConfig): 
   const localKey = randomBytes(32).toString('base64url');
   const keys = [...config.sqlApiKeys, { holder: 'local', sha256: keyDigest(localKey) }];
   const checker = new KeyChecker(() => keys);
-  app.post<{ Body: { query: string; format?: QueryFormat } }>('/v1/sql', {
+  app.post<{ Body: { query: string; format?: QueryFormat; params?: Record<string, string> } }>('/v1/sql', {
     schema: {
       body: {
         type: 'object',
         required: ['query'],
         additionalProperties: false,
-        properties: { query: { type: 'string', minLength: 1, maxLength: 100_000 }, format: { type: 'string', enum: [...queryFormats] } },
+        properties: {
+          query: { type: 'string', minLength: 1, maxLength: 100_000 },
+          format: { type: 'string', enum: [...queryFormats] },
+          params: {
+            type: 'object', maxProperties: 32,
+            propertyNames: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$' },
+            additionalProperties: { type: 'string', maxLength: 1000 },
+          },
+        },
       },
     },
     // The key is checked before the body is even parsed.
@@ -66,7 +75,7 @@ export async function serveReadOnlySql(app: ServiceApp, config: SqlPortConfig): 
     },
   }, async (request, reply) => {
     try {
-      const text = await analysts.query(request.body.query, request.body.format ?? 'PrettyCompactMonoBlock');
+      const text = await analysts.query(request.body.query, request.body.format ?? 'PrettyCompactMonoBlock', request.body.params);
       reply.type('text/plain; charset=utf-8');
       return text;
     } catch (error) {

@@ -1,6 +1,7 @@
-import { appendFileSync, cpSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { savedQueriesWithExampleParameters } from '../../support/saved-queries.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClickHouse, type ClickHouseTarget } from '../../../services/core/clickhouse/client.ts';
 import { migrate, migrationsDir } from '../../../services/core/clickhouse/migrations.ts';
@@ -79,9 +80,8 @@ describe('ClickHouse migrations on the chDB engine', () => {
       windowStart: 0, windowEnd: 1, evidenceEventIds: ['e-1', 'e-2'], reasonCodes: ['COMMON_POINT_OF_COMPROMISE'], explanation: 'x', measurements: {}, detectedAt: 5, emittedAt: 6,
     }] });
     expect(await rows('SELECT eventId FROM posguard.alert_evidence ORDER BY eventId')).toEqual([{ eventId: 'e-1' }, { eventId: 'e-2' }]);
-    const dir = join(migrationsDir, 'queries');
-    for (const file of readdirSync(dir).filter((f) => f.endsWith('.sql'))) {
-      await expect(target.client.query({ query: readFileSync(join(dir, file), 'utf8').replace(/;\s*$/, ''), format: 'JSONEachRow' }), file).resolves.toBeDefined();
+    for (const { query, params } of savedQueriesWithExampleParameters()) {
+      await expect(target.client.query({ query: query.sql, query_params: params, format: 'JSONEachRow' }), query.name).resolves.toBeDefined();
     }
   });
 

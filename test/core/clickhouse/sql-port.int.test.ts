@@ -3,12 +3,13 @@
  * the allow-list's terms. Each escape an attacker tried (and more) must be refused, and leave no
  * file written; every saved query and the demo's suggestions must still run.
  */
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { savedQueriesWithExampleParameters } from '../../support/saved-queries.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClickHouse, type ClickHouseTarget } from '../../../services/core/clickhouse/client.ts';
-import { migrate, migrationsDir } from '../../../services/core/clickhouse/migrations.ts';
+import { migrate } from '../../../services/core/clickhouse/migrations.ts';
 import { announceEngineOwner, engineOwner, serveReadOnlySql, type SqlPort } from '../../../services/core/clickhouse/shared-engine.ts';
 import { loadConfig } from '../../../services/core/config/config.ts';
 import { buildServiceApp, type ServiceApp } from '../../../services/core/http/service-app.ts';
@@ -27,11 +28,11 @@ const config = loadConfig({
   POSGUARD_SQL_MAX_EXECUTION_SECONDS: '3', POSGUARD_SQL_MAX_MEMORY_BYTES: String(256 * 1024 * 1024), POSGUARD_SQL_MAX_RESULT_ROWS: '1000',
 });
 
-async function sql(query: string, key: string | null = analystKey, address = '127.0.0.1') {
+async function sql(query: string, key: string | null = analystKey, address = '127.0.0.1', params?: Record<string, string>) {
   const response = await app.inject({
     method: 'POST', url: '/v1/sql', remoteAddress: address,
     headers: { 'content-type': 'application/json', ...(key === null ? {} : { 'x-api-key': key }) },
-    payload: { query, format: 'JSONEachRow' },
+    payload: { query, format: 'JSONEachRow', ...(params === undefined ? {} : { params }) },
   });
   return { status: response.statusCode, body: response.body, json: () => response.json() as { error: string; message: string } };
 }
@@ -145,12 +146,11 @@ describe('the SQL port', () => {
   });
 
   it('runs every saved query and an analyst\'s everyday SQL', async () => {
-    const saved = readdirSync(join(migrationsDir, 'queries')).filter((f) => f.endsWith('.sql'));
-    expect(saved.length).toBeGreaterThan(0);
-    for (const file of saved) {
-      const query = readFileSync(join(migrationsDir, 'queries', file), 'utf8').replace(/;\s*$/, '');
-      const answer = await sql(query);
-      expect(answer.status, `${file}: ${answer.body}`).toBe(200);
+    const saved = savedQueriesWithExampleParameters();
+    expect(saved.length).toBeGreaterThanOrEqual(10);
+    for (const { query, params } of saved) {
+      const answer = await sql(query.sql, analystKey, '127.0.0.1', params);
+      expect(answer.status, `${query.name}: ${answer.body}`).toBe(200);
     }
     for (const query of [
       'SELECT detector, count() AS alerts, countIf(severity = \'HIGH\') AS high, uniqExact(subjectId) AS subjects FROM posguard.alerts FINAL GROUP BY detector',
