@@ -75,7 +75,7 @@ export const demoCommand: Command = {
       `${stream.counts.merchant} merchants, ${stream.counts.terminal} terminal profiles, ${stream.counts.malformed} malformed) in ${((Date.now() - t0) / 1000).toFixed(1)}s; ` +
       `${stream.truth.length} labelled fraud subjects`);
 
-    const platform = await connectPlatform(config, logger);
+    const platform = await connectPlatform(config, logger, metrics);
     const pipeline = await startPipeline({ platform, config: { ...config, clickhouseDatabase: db }, logger, metrics, thresholds, clickhouse });
 
     // Alerts as they appear: the first few of each detector, then a count.

@@ -150,7 +150,7 @@ export const runCommand: Command = {
         logger.info(`${name} stopped before ${what} answered`);
         process.exit(0);
       };
-      const platform = await whenUp('Kafka and the schema registry', () => connectPlatform(config, logger), logger, stop, status)
+      const platform = await whenUp('Kafka and the schema registry', () => connectPlatform(config, logger, metrics), logger, stop, status)
         ?? await stoppedBefore('Kafka and the schema registry');
       cleanups.push(() => platform.transport.close());
       const common = { transport: platform.transport, serdes: platform.serdes, metrics, instanceId: config.instanceId, logger };

@@ -30,6 +30,11 @@ export class MerchantStage {
     this.laundering = new LaunderingCashout(t);
   }
 
+  /** Merchants held. */
+  get size(): number {
+    return this.cluster.size;
+  }
+
   /** Called with each input's event time before the input itself: closes days as event time passes midnight. */
   advance(time: number, out: MerchantStageOutput): void {
     const day = Math.floor(time / DAY_MS);

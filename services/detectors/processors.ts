@@ -80,6 +80,9 @@ abstract class Processor<I extends { readonly time: number; readonly id: string 
     return this.queue.lateCount;
   }
 
+  /** Subjects the stage's state holds (cards, terminals, merchants, candidates), beside the inputs its queue holds. */
+  abstract get keys(): number;
+
   push(input: I, source?: string): void {
     this.queue.push(input, source);
   }
@@ -130,6 +133,10 @@ export class CardProcessor extends Processor<StageInput> {
     this.stage = new CardStage(thresholds, shardOf);
   }
 
+  get keys(): number {
+    return this.stage.size;
+  }
+
   protected process(input: StageInput, out: ProcessorOutput): void {
     const stageOut: CardStageOutput = { verdicts: this.verdicts, compromises: [], disputes: [], confirmedFraud: [] };
     switch (input.kind) {
@@ -167,6 +174,10 @@ export class TerminalProcessor extends Processor<KeyedStageInput> {
     this.stage = new TerminalStage(thresholds, policies, shardOf);
   }
 
+  get keys(): number {
+    return this.stage.size;
+  }
+
   protected process(input: KeyedStageInput, out: ProcessorOutput): void {
     if (input.kind === 'authorisation') this.stage.authorisation(input.value, input.card, this.verdicts, out.decisions);
     else if (input.kind === 'dispute') this.stage.confirmedFraud(input.value);
@@ -177,6 +188,10 @@ export class TerminalProcessor extends Processor<KeyedStageInput> {
 export class MerchantProcessor extends Processor<KeyedStageInput> {
   private readonly stage = new MerchantStage(this.thresholds);
   private readonly stageOut: MerchantStageOutput = { verdicts: this.verdicts, candidates: [], statistics: [] };
+
+  get keys(): number {
+    return this.stage.size;
+  }
 
   protected process(input: KeyedStageInput, out: ProcessorOutput): void {
     this.stage.advance(input.time, this.stageOut);
@@ -202,6 +217,10 @@ export class MerchantProcessor extends Processor<KeyedStageInput> {
 
 export class ArbiterProcessor extends Processor<ArbiterInput> {
   private readonly arbiter = new ClusterArbiter(this.thresholds, windowLengthsTried(this.thresholds));
+
+  get keys(): number {
+    return this.arbiter.size;
+  }
 
   /** Upstream progress: lets decisions happen when no new candidate comes (see EventTimeQueue.advanceTo). */
   advanceTo(time: number): void {

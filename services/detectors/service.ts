@@ -103,8 +103,9 @@ interface Published {
 /** Publishes a drain's output: alerts and decisions stamped with the wall clock (and told to `published`), routed inputs to their topics. */
 function emitOutput(out: ProcessorOutput, emit: Emit, published?: Published): void {
   for (const alert of out.alerts) {
-    published?.alert(alert);
-    emit(topics.fraudAlerts, alert.subjectId, { ...alert, emittedAt: Date.now() }, alert.detectedAt);
+    const stamped: FraudAlert = { ...alert, emittedAt: Date.now() };
+    published?.alert(stamped);
+    emit(topics.fraudAlerts, alert.subjectId, stamped, alert.detectedAt);
   }
   for (const decision of out.decisions) {
     const stamped: Decision = { ...decision, decidedAt: Date.now() };
@@ -129,6 +130,7 @@ interface Drainable {
   restore(checkpoint: string | undefined, out: ProcessorOutput): void;
   readonly lateInputs: number;
   readonly watermark: number;
+  readonly keys: number;
 }
 
 /** How one detector stage feeds its processor (what it reads and writes is in the topology). */
@@ -189,6 +191,7 @@ function taskOf<P extends Drainable>(spec: DetectorStageSpec<P>, partition: numb
     checkpoint: () => processor.checkpoint(),
     lateInputs: () => processor.lateInputs,
     watermark: () => processor.watermark,
+    keys: () => processor.keys,
     restore(checkpoint) {
       processor.restore(checkpoint, out);
       emitOutput(out, () => undefined);
@@ -216,8 +219,12 @@ function detectorStage(name: DetectorStage, thresholds: Thresholds, policies: De
   const alerts = metrics.get('posguard_alerts_total');
   const decisions = metrics.get('posguard_decisions_total');
   const decisionDelay = metrics.get('posguard_decision_delay_seconds');
+  const alertDelay = metrics.get('posguard_alert_delay_seconds');
   const published: Published = {
-    alert: (alert) => alerts.inc({ detector: alert.detector, severity: alert.severity }),
+    alert: (alert) => {
+      alerts.inc({ detector: alert.detector, severity: alert.severity });
+      alertDelay.observe({ detector: alert.detector }, Math.max(0, alert.emittedAt - alert.detectedAt) / 1000);
+    },
     decision: (decision) => {
       decisions.inc({ decision: decision.decision });
       decisionDelay.observe(Math.max(0, decision.decidedAt - decision.eventTime) / 1000);

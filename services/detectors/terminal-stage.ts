@@ -35,6 +35,11 @@ export class TerminalStage {
     this.risk = new TerminalRisk(t.decisionTerminalWindowDays);
   }
 
+  /** Terminals held (every terminal seen within the decision's terminal window). */
+  get size(): number {
+    return this.risk.size;
+  }
+
   authorisation(e: EnrichedAuthorisation, card: CardAssessment | undefined, verdicts: Verdict[], decisions: Decision[]): void {
     const a = e.authorisation;
     for (const verdict of [this.compromise.authorisation(e), this.cardTesting.authorisation(e)]) {

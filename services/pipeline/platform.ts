@@ -8,6 +8,7 @@ import { createConfluentSchemaRegistry, createInProcessSchemaRegistry } from '..
 import { registerSerdes, type Serdes } from '../core/codec/serde.ts';
 import type { PosguardConfig } from '../core/config/config.ts';
 import type { Logger } from '../core/observability/logging.ts';
+import type { Metrics } from '../core/observability/metrics.ts';
 import { ensureTopics } from '../core/service/topology.ts';
 import { createInProcessTransport } from '../core/transport/in-process/in-process-log.ts';
 import { createKafkaTransport } from '../core/transport/kafka/kafka-transport.ts';
@@ -18,16 +19,19 @@ export interface Platform {
   readonly serdes: Serdes;
 }
 
-export async function connectPlatform(config: PosguardConfig, logger: Logger): Promise<Platform> {
+/** `metrics`: where the serdes count their schema lookups (posguard_schema_lookups_total). */
+export async function connectPlatform(config: PosguardConfig, logger: Logger, metrics?: Metrics): Promise<Platform> {
   const catalog = loadSchemaCatalog();
+  const counter = metrics?.get('posguard_schema_lookups_total');
+  const lookups = counter === undefined ? undefined : (result: 'hit' | 'miss', records: number) => counter.inc({ result }, records);
   if (config.runMode === 'embedded') {
     const transport = createInProcessTransport();
-    const serdes = await registerSerdes(createInProcessSchemaRegistry(), catalog);
+    const serdes = await registerSerdes(createInProcessSchemaRegistry(), catalog, lookups);
     await ensureTopics(transport.admin, config.partitions, config.topicRetentionMs);
     return { transport, serdes };
   }
   const transport = createKafkaTransport({ brokers: config.kafkaBrokers, clientId: `${config.kafkaClientId}-${config.instanceId}`, logger });
-  const serdes = await registerSerdes(createConfluentSchemaRegistry(config.schemaRegistryUrl!), catalog);
+  const serdes = await registerSerdes(createConfluentSchemaRegistry(config.schemaRegistryUrl!), catalog, lookups);
   await ensureTopics(transport.admin, config.partitions, config.topicRetentionMs);
   return { transport, serdes };
 }

@@ -60,9 +60,13 @@ export async function runSink(deps: SinkDeps): Promise<RunningSink> {
   const deadLetterProducer: Producer = await transport.producer();
   const consumer = await transport.consumer({ groupId: groupOf('sink'), topics: declared('sink').inputs, maxBatchRecords: 5000 });
   let inserts = 0;
-  // Created at start, so that a scrape shows them at zero before the first row or refusal.
+  // A series per table from the start, so that a scrape shows them at zero before the first row or refusal.
   const insertFailures = metrics.get('posguard_clickhouse_insert_failures_total');
   const rowsStored = metrics.get('posguard_sink_rows_total');
+  for (const table of new Set(Object.values(tableOfTopic))) {
+    insertFailures.inc({ table }, 0);
+    rowsStored.inc({ table }, 0);
+  }
   const buffer = new RowBuffer(store, (offsets) => consumer.commit(offsets), {
     refused: (table) => insertFailures.inc({ table }),
     stored: (table, rows) => rowsStored.inc({ table }, rows),

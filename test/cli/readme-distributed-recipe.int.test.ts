@@ -11,7 +11,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { loadSchemaCatalog } from '../../services/core/codec/schema-catalog.ts';
+import { createConfluentSchemaRegistry } from '../../services/core/codec/schema-registry.ts';
+import { registerSerdes } from '../../services/core/codec/serde.ts';
 import { createLogger } from '../../services/core/observability/logging.ts';
+import { produceStream } from '../../services/generator/acquirer.ts';
+import { defaultGeneratorOptions, generateStream } from '../../services/generator/stream.ts';
+import { asPromQL, metricsOfRules, prometheusQueries } from '../dashboards/dashboards.ts';
 import { createKafkaTransport } from '../../services/core/transport/kafka/kafka-transport.ts';
 import type { Transport } from '../../services/core/transport/port.ts';
 import { claimContractTopics } from '../support/contract-topics.ts';
@@ -180,6 +186,32 @@ describe("README's distributed recipe, as written", () => {
       return launched.every((l) => up.has(`127.0.0.1:${l.port}`));
     }, 60_000);
   }, 90_000);
+
+  it.runIf(prometheusUrl !== undefined && prometheusTargetsDir !== undefined)(
+    'fed a generated stream, gives every dashboard expression a result and every metric the alerting rules read a series, through Prometheus\'s API', async () => {
+      const serdes = await registerSerdes(createConfluentSchemaRegistry(schemaRegistryUrl), loadSchemaCatalog());
+      // Three days of a small network: alerts, decisions, and malformed records for the dead-letter topic.
+      const stream = generateStream({ ...defaultGeneratorOptions, seed: 31, days: 3, cards: 400, merchants: 40 });
+      const producer = await kafka.producer();
+      await produceStream(stream.records, producer, serdes);
+      await producer.disconnect();
+      const query = async (expr: string) => {
+        const response = await fetch(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent(expr)}`);
+        const body = (await response.json()) as { status: string; error?: string; data?: { result: unknown[] } };
+        expect(body.error, expr).toBeUndefined();
+        return body.data!.result;
+      };
+      await waitFor('alerts and decisions scraped', async () =>
+        (await query('sum(posguard_alerts_total{job="posguard"})')).length > 0 && (await query('sum(posguard_decisions_total{job="posguard"})')).length > 0, 180_000);
+      // Two scrapes after the first alert, so that every rate over a minute has its two samples.
+      await new Promise((r) => setTimeout(r, 6_000));
+      const empty: string[] = [];
+      for (const { where, expr } of prometheusQueries) if ((await query(asPromQL(expr))).length === 0) empty.push(where);
+      for (const metric of metricsOfRules(readFileSync(join(repo, 'infra/prometheus/rules.yml'), 'utf8'))) {
+        if ((await query(`{__name__=~"${metric}(_bucket|_sum|_count)?", job="posguard"}`)).length === 0) empty.push(`rules.yml › ${metric}`);
+      }
+      expect(empty).toEqual([]);
+    }, 300_000);
 
   it('stops each service on SIGTERM to its pid, cleanly and within the documented bound', async () => {
     for (const l of launched) {

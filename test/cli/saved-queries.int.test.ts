@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asClickHouseSql, clickhouseQueries } from '../dashboards/dashboards.ts';
 import { connectClickHouse, type ClickHouseTarget } from '../../services/core/clickhouse/client.ts';
 import { migrate } from '../../services/core/clickhouse/migrations.ts';
 import { loadSavedQueries } from '../../services/core/clickhouse/saved-queries.ts';
@@ -131,4 +132,10 @@ describe('saved investigations (posguard query --saved)', () => {
     const unknown = await posguardQuery(['--saved', 'no-such-query']);
     expect(unknown.stderr).toMatch(/POSGUARD_ERR_SAVED_QUERY_UNKNOWN.*merchant-transactions/);
   }, 120_000);
+
+  it('the fraud dashboard\'s ClickHouse panels each return rows on the run\'s data, over its time range', async () => {
+    const [range] = await rows<{ from: string; to: string }>('SELECT toString(min(eventTime)) AS from, toString(greatest(max(eventTime), now64(3))) AS to FROM posguard.auth_events');
+    expect(clickhouseQueries.length).toBeGreaterThan(0);
+    for (const { where, sql } of clickhouseQueries) expect((await rows(asClickHouseSql(sql, range))).length, where).toBeGreaterThan(0);
+  });
 });

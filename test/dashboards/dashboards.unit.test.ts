@@ -21,6 +21,15 @@ describe('Grafana dashboards', () => {
     }
   });
 
+  it('filter every Prometheus panel by the service and instance template variables', () => {
+    const overview = dashboards.find((d) => d.file === 'posguard-overview.json')!.dashboard;
+    expect(overview.templating?.list.map((v) => v.name)).toEqual(['service', 'instance']);
+    for (const { where, expr } of prometheusQueries) {
+      expect(expr, where).toContain('service=~"$service"');
+      expect(expr, where).toContain('instance=~"$instance"');
+    }
+  });
+
   it('have ClickHouse panels for fraud teams as well as Prometheus panels for SREs', () => {
     expect(clickhouseQueries.length).toBeGreaterThan(0);
     expect(prometheusQueries.length).toBeGreaterThan(0);

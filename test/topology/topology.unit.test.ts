@@ -16,7 +16,7 @@ import { startPipeline } from '../../services/pipeline/pipeline.ts';
 import { connectPlatform } from '../../services/pipeline/platform.ts';
 import { describeTopology } from '../../services/topology/describe.ts';
 import {
-  consumerGroups, markedOutputsOf, markerWritersOf, topology, transactionalWritersOf, upstreamGroupsOf, writersOf,
+  consumerGroups, groupOf, markedOutputsOf, markerWritersOf, topology, transactionalWritersOf, upstreamGroupsOf, writersOf,
 } from '../../services/topology/topology.ts';
 
 describe('the declared topology', () => {
@@ -88,8 +88,16 @@ describe('the declared topology', () => {
       expect(decisionsOnTopic).toBeGreaterThan(0);
       expect((await metrics.get('posguard_decisions_total').get()).values.reduce((n, v) => n + v.value, 0)).toBe(decisionsOnTopic);
       expect((await metrics.get('posguard_decision_delay_seconds').get()).values.find((v) => v.metricName === 'posguard_decision_delay_seconds_count')?.value).toBe(decisionsOnTopic);
+      // Every alert's delay observed under its detector: a generated stream of the past, so each is days long.
+      const alertDelays = (await metrics.get('posguard_alert_delay_seconds').get()).values.filter((v) => v.metricName === 'posguard_alert_delay_seconds_count');
+      expect(alertDelays.reduce((n, v) => n + v.value, 0)).toBe(alertsOnTopic);
+      expect((await metrics.get('posguard_alert_delay_seconds').get()).values.find((v) => v.metricName === 'posguard_alert_delay_seconds_sum')!.value / alertsOnTopic).toBeGreaterThan(86_400);
       const delays = (await metrics.get('posguard_watermark_delay_seconds').get()).values;
       expect(new Set(delays.map((v) => v.labels.group))).toEqual(new Set(topology.filter((s) => s.eventTime).map((s) => s.group)));
+      // Every detector task's state size known; the card stage holds cards.
+      const keys = (await metrics.get('posguard_state_keys').get()).values;
+      expect(new Set(keys.map((v) => v.labels.group))).toEqual(new Set(topology.filter((s) => s.eventTime).map((s) => s.group)));
+      expect(keys.filter((v) => v.labels.group === groupOf('card')).reduce((n, v) => n + v.value, 0)).toBeGreaterThan(100);
       // Without ClickHouse, every stage but the sink.
       expect(pipeline.stages).toHaveLength(topology.filter((s) => s.service !== 'sink').length);
       const { admin } = platform.transport;

@@ -87,6 +87,7 @@ class Serde<T> implements TopicSerde<T> {
     readonly schemaId: number,
     readonly type: avro.Type,
     private readonly registry: SchemaRegistryPort,
+    private readonly lookups: SchemaLookups | undefined,
   ) {
     this.scratch.writeUInt8(MAGIC_BYTE, 0);
     this.scratch.writeInt32BE(schemaId, 1);
@@ -130,10 +131,15 @@ class Serde<T> implements TopicSerde<T> {
   }
 
   async prepare(values: Iterable<Buffer | null>): Promise<void> {
+    let known = 0;
     for (const bytes of values) {
       if (bytes === null || bytes.length < HEADER_BYTES || bytes[0] !== MAGIC_BYTE) continue;
       const id = bytes.readInt32BE(1);
-      if (id === this.schemaId || this.resolvers.has(id) || this.unreadable.has(id)) continue;
+      if (id === this.schemaId || this.resolvers.has(id) || this.unreadable.has(id)) {
+        known++;
+        continue;
+      }
+      this.lookups?.('miss', 1);
       let writer: avro.Type;
       try {
         writer = avro.Type.forSchema(JSON.parse(await this.registry.schemaText(id)) as avro.Schema, avroTypeOptions());
@@ -151,6 +157,8 @@ class Serde<T> implements TopicSerde<T> {
           { topic: this.topic, id }, { cause: error }));
       }
     }
+    // Counted once per batch: a counter per record would cost more than the lookup it counts.
+    if (known > 0) this.lookups?.('hit', known);
   }
 
   validate(value: unknown): FieldError[] {
@@ -165,6 +173,9 @@ class Serde<T> implements TopicSerde<T> {
   }
 }
 
+/** Told how a batch's writer schema ids were found: already known (hit) or fetched from the registry (miss). */
+export type SchemaLookups = (result: 'hit' | 'miss', records: number) => void;
+
 export interface Serdes {
   forTopic<T = unknown>(topic: string): TopicSerde<T>;
 }
@@ -173,11 +184,11 @@ export interface Serdes {
  * Registers every topic's value schema (idempotent: an unchanged schema keeps its id) and returns
  * a serde per topic. Called once at service start-up.
  */
-export async function registerSerdes(registry: SchemaRegistryPort, catalog: SchemaCatalog): Promise<Serdes> {
+export async function registerSerdes(registry: SchemaRegistryPort, catalog: SchemaCatalog, lookups?: SchemaLookups): Promise<Serdes> {
   const serdes = new Map<string, TopicSerde>();
   for (const contract of topicContracts) {
     const id = await registry.register(valueSubject(contract.topic), catalog.standaloneSchema(contract.recordName));
-    serdes.set(contract.topic, new Serde(contract.topic, contract.recordName, id, catalog.type(contract.recordName), registry));
+    serdes.set(contract.topic, new Serde(contract.topic, contract.recordName, id, catalog.type(contract.recordName), registry, lookups));
   }
   return {
     forTopic<T>(topic: string): TopicSerde<T> {

@@ -87,6 +87,12 @@ export const metricCatalog = {
     help: 'Decisions the terminal stage made (one per authorisation, emitted to fraud.decisions.v1 with its batch), by decision: APPROVE, REVIEW or DECLINE.',
     labelNames: ['decision'],
   },
+  posguard_alert_delay_seconds: {
+    type: 'histogram',
+    help: 'Wall-clock time at an alert\'s publication minus the event time of the input that raised it (detectedAt), by detector: authorisation to alert, live (a replayed or backlogged stream lands in the top bucket).',
+    labelNames: ['detector'],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+  },
   posguard_decision_delay_seconds: {
     type: 'histogram',
     help: 'Wall-clock time at a decision\'s publication minus its authorisation\'s event time: authorisation to decision, live (a replayed or backlogged stream lands in the top bucket).',
@@ -96,6 +102,11 @@ export const metricCatalog = {
   posguard_watermark_delay_seconds: {
     type: 'gauge',
     help: 'Wall-clock time minus a detector task\'s event-time watermark, at its last commit, by service, group and task: how far behind the present its verdicts are (large for a replayed stream).',
+    labelNames: ['service', 'group', 'task'],
+  },
+  posguard_state_keys: {
+    type: 'gauge',
+    help: 'Subjects a stateful task holds in its state (cards and their acquirer views, terminals, merchants, cluster candidates and cities), at its last commit, by service, group and task: what its memory and snapshots grow with.',
     labelNames: ['service', 'group', 'task'],
   },
   posguard_http_request_duration_seconds: {
@@ -108,6 +119,11 @@ export const metricCatalog = {
     type: 'counter',
     help: 'Rows the sink inserted into ClickHouse (inserts ClickHouse accepted; rows put in again after a refused flush count again), by table.',
     labelNames: ['table'],
+  },
+  posguard_schema_lookups_total: {
+    type: 'counter',
+    help: 'Consumed records whose writer schema id a reader looked up, by result: hit (known to the reader already) or miss (fetched from the schema registry). Misses beyond start-up mean new writer schemas, or a registry cache that does not hold.',
+    labelNames: ['result'],
   },
   posguard_clickhouse_migrations_applied_total: {
     type: 'counter',

@@ -90,6 +90,11 @@ export class ClusterArbiter {
   /** The latest p-value of every subject tested: the family Benjamini–Hochberg controls. */
   private readonly tested = new Map<string, number>();
 
+  /** Candidates and cities held. */
+  get size(): number {
+    return this.latest.size + this.cities.size;
+  }
+
   constructor(private readonly t: Thresholds, private readonly windowLengthsTried: number) {}
 
   candidate(c: ClusterCandidate, verdicts: Verdict[]): void {

@@ -126,6 +126,11 @@ export class SkimmingCluster {
   /** City → day → new card visits not yet reported. */
   private readonly unreportedVisits = new Map<string, Map<number, number>>();
 
+  /** Merchants whose visits it holds. */
+  get size(): number {
+    return this.merchants.size;
+  }
+
   constructor(private readonly t: Thresholds) {}
 
   private merchant(id: string): MerchantRecord {

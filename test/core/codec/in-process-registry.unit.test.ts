@@ -49,9 +49,14 @@ describe('topic serdes over the in-process registry', () => {
     const body = olderType.toBuffer({ outcomeId: 'o-2', cardToken: 'tok-2', kind: 'COMPLAINT', reportedAt: 5, disputedEventIds: ['e-1'] });
     const framed = Buffer.concat([Buffer.from([0, 0, 0, 0, olderId]), body]);
 
-    const serde = (await registerSerdes(registry, catalog)).forTopic(topics.cardOutcomes);
+    const lookups: Record<string, number> = { hit: 0, miss: 0 };
+    const serde = (await registerSerdes(registry, catalog, (result, records) => (lookups[result] = (lookups[result] ?? 0) + records))).forTopic(topics.cardOutcomes);
     expect(() => serde.decode(framed)).toThrow(/has not prepared/);
     await serde.prepare([framed]);
+    // The older id is fetched once; after that it, and the reader's own id, are known.
+    expect(lookups).toEqual({ hit: 0, miss: 1 });
+    await serde.prepare([framed, framed, serde.encode({ outcomeId: 'o-3', cardToken: 'tok-3', kind: 'COMPLAINT', fraudRelated: false, reportedAt: 6, disputedEventIds: [], note: null, acquirerId: null })]);
+    expect(lookups).toEqual({ hit: 3, miss: 1 });
     expect(serde.decode(framed)).toEqual({
       outcomeId: 'o-2', cardToken: 'tok-2', kind: 'COMPLAINT', fraudRelated: false, reportedAt: 5, disputedEventIds: ['e-1'], note: null, acquirerId: null,
     });

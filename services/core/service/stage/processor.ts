@@ -39,6 +39,8 @@ export interface TaskProcessor {
   restore?(checkpoint: string | undefined): void;
   /** The event time released up to, for the watermark-delay gauge; only processors that order by event time have it. */
   watermark?(): number;
+  /** How many subjects (cards, terminals, …) the task's state holds, for the state-keys gauge; only stateful processors have it. */
+  keys?(): number;
   /** How many inputs arrived after the watermark had passed them. */
   lateInputs?(): number;
   /** The whole state, for a snapshot; taken between batches, at committed positions. */

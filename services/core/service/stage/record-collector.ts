@@ -15,6 +15,7 @@ export class RecordCollector {
   private readonly phaseSeconds;
   private readonly transactionRecords;
   private readonly watermarkDelay;
+  private readonly stateKeys;
 
   constructor(private readonly context: StageContext) {
     const { metrics } = context.deps;
@@ -24,6 +25,9 @@ export class RecordCollector {
     this.phaseSeconds = metrics.get('posguard_transaction_phase_seconds');
     this.transactionRecords = metrics.get('posguard_transaction_records');
     this.watermarkDelay = metrics.get('posguard_watermark_delay_seconds');
+    this.stateKeys = metrics.get('posguard_state_keys');
+    // From zero, so that a rule on its increase sees the series before the first late input.
+    this.lateInputs.inc({ service: context.deps.service, group: context.deps.groupId }, 0);
   }
 
   /** Takes what a task made ready, encoded per topic, with the dead letters; counts it as produced. */
@@ -93,6 +97,8 @@ export class RecordCollector {
     });
     const watermark = task.processor.watermark?.();
     if (watermark !== undefined && Number.isFinite(watermark)) this.watermarkDelay.set({ service, group: groupId, task: task.key }, (Date.now() - watermark) / 1000);
+    const keys = task.processor.keys?.();
+    if (keys !== undefined) this.stateKeys.set({ service, group: groupId, task: task.key }, keys);
   }
 
   /** Runs one phase of a transaction, timing it. */
