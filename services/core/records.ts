@@ -184,6 +184,22 @@ export interface Decision {
   decidedAt: number;
 }
 
+export type AlertActionKind = 'ACKNOWLEDGED' | 'ASSIGNED' | 'CONFIRMED_FRAUD' | 'DISMISSED';
+
+/** What an analyst did with an alert (schemas/AlertAction.avsc). */
+export interface AlertAction {
+  actionId: string;
+  alertId: string;
+  acquirerId: string;
+  action: AlertActionKind;
+  actor: string;
+  keyHolder: string;
+  assignee: string | null;
+  reason: string | null;
+  outcomeId: string | null;
+  actedAt: number;
+}
+
 export interface FieldError {
   path: string;
   message: string;

@@ -8,6 +8,7 @@
  * Where an event goes next: auth.requests.v1 → enricher → auth.enriched.v1 → card →
  * by-terminal / by-merchant → terminal / merchant → clusters → arbiter; the terminal stage writes
  * fraud.decisions.v1 (one per authorisation); every detector stage writes fraud.alerts.v1, every stage the dead-letter topic, and the sink stores the contract topics.
+ * Acquirers write the four input topics; their analysts write fraud.alert-actions.v1 (and card outcomes) through the alert actions API.
  */
 import { contractOf, internalTopics, topics, type TopicName } from '../core/codec/topics.ts';
 
@@ -88,7 +89,7 @@ export const topology: readonly StageDeclaration[] = [
   {
     name: 'sink', service: 'sink', group: 'posguard.sink',
     processor: 'stores every contract topic in ClickHouse, idempotently (ReplacingMergeTree by acquirer and id)',
-    inputs: [topics.authorisations, topics.merchantProfiles, topics.terminalProfiles, topics.cardOutcomes, topics.enrichedAuthorisations, topics.fraudAlerts, topics.decisions, topics.deadLetters],
+    inputs: [topics.authorisations, topics.merchantProfiles, topics.terminalProfiles, topics.cardOutcomes, topics.enrichedAuthorisations, topics.fraudAlerts, topics.decisions, topics.alertActions, topics.deadLetters],
     outputs: [deadLetters],
     eventTime: false, transactional: false,
     storesIn: {
@@ -99,6 +100,7 @@ export const topology: readonly StageDeclaration[] = [
       [topics.enrichedAuthorisations]: 'enriched_auths',
       [topics.fraudAlerts]: 'alerts',
       [topics.decisions]: 'decisions',
+      [topics.alertActions]: 'alert_actions',
       [topics.deadLetters]: 'dead_letters',
     },
   },

@@ -25,12 +25,12 @@ describe('the declared topology', () => {
     expect([...used].sort()).toEqual(topicContracts.map((c) => c.topic).sort());
   });
 
-  it('gives every topic a reader, and every topic no stage writes is one acquirers write', () => {
+  it('gives every topic a reader, and every topic no stage writes is one acquirers (or their analysts, through the alert actions API) write', () => {
     for (const { topic } of topicContracts) {
       expect(topology.some((s) => s.inputs.includes(topic) || s.tables?.includes(topic)), topic).toBe(true);
     }
     const sources = topicContracts.map((c) => c.topic).filter((t) => writersOf(t).length === 0).sort();
-    expect(sources).toEqual([topics.authorisations, topics.cardOutcomes, topics.merchantProfiles, topics.terminalProfiles].sort());
+    expect(sources).toEqual([topics.authorisations, topics.cardOutcomes, topics.merchantProfiles, topics.terminalProfiles, topics.alertActions].sort());
   });
 
   it('derives each detector input\'s upstream groups through the stages that feed it', () => {

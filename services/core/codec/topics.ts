@@ -10,6 +10,7 @@ export const topics = {
   enrichedAuthorisations: 'auth.enriched.v1',
   fraudAlerts: 'fraud.alerts.v1',
   decisions: 'fraud.decisions.v1',
+  alertActions: 'fraud.alert-actions.v1',
   deadLetters: 'posguard.dlq.v1',
 } as const;
 
@@ -40,6 +41,7 @@ export const topicContracts: readonly TopicContract[] = [
   { topic: topics.enrichedAuthorisations, recordName: 'EnrichedAuthorisation', keyDescription: 'cardToken', compacted: false },
   { topic: topics.fraudAlerts, recordName: 'FraudAlert', keyDescription: 'subjectId', compacted: false },
   { topic: topics.decisions, recordName: 'Decision', keyDescription: 'cardToken', compacted: false },
+  { topic: topics.alertActions, recordName: 'AlertAction', keyDescription: 'alertId', compacted: false },
   { topic: topics.deadLetters, recordName: 'DeadLetter', keyDescription: 'original key', compacted: false },
   { topic: internalTopics.byTerminal, recordName: 'DetectorInput', keyDescription: 'terminalId', compacted: false, internal: {} },
   { topic: internalTopics.byMerchant, recordName: 'DetectorInput', keyDescription: 'merchantId', compacted: false, internal: {} },

@@ -245,7 +245,7 @@ export const configVariables = [
   variable({
     name: 'POSGUARD_API_KEYS',
     key: 'apiKeys',
-    doc: 'HTTP ingest credentials, sent as the x-api-key header: comma-separated entries acquirerId:sha256:<hex SHA-256 of the key> (so the configuration need not hold the key: `printf %s "$KEY" | sha256sum`) or acquirerId:key (16+ characters). An acquirer may have two entries while its key is rotated: both are accepted until the old one is removed. Unset: ingest rejects every request with 401.',
+    doc: 'HTTP ingest credentials, sent as the x-api-key header: comma-separated entries acquirerId:sha256:<hex SHA-256 of the key> (so the configuration need not hold the key: `printf %s "$KEY" | sha256sum`) or acquirerId:key (16+ characters). An acquirer may have two entries while its key is rotated: both are accepted until the old one is removed. The sink takes the same keys for its alert actions API (`/v1/alerts/…`: each acquirer sees and acts on its own alerts). Unset: ingest, and the sink\'s alert actions, reject every request with 401.',
     defaultValue: '',
     parse: parseKeyDigests,
   }),

@@ -74,7 +74,7 @@ describe('ClickHouse migrations on the chDB engine', () => {
 
   it('create the views analysts use, and every saved query in infra/clickhouse/queries runs against them', async () => {
     const views = await rows<{ name: string }>("SELECT name FROM system.tables WHERE database = 'posguard' AND engine = 'View' ORDER BY name");
-    expect(views.map((v) => v.name)).toEqual(['alert_evidence', 'alerts_current', 'disputed_transactions', 'investigation_queue', 'merchant_daily', 'terminal_daily']);
+    expect(views.map((v) => v.name)).toEqual(['alert_evidence', 'alert_states', 'alerts_current', 'disputed_transactions', 'investigation_queue', 'merchant_daily', 'terminal_daily']);
     await target.client.insert({ table: 'posguard.alerts', format: 'JSONEachRow', values: [{
       alertId: 'a-1', detector: 'skimming-cluster', detectorVersion: '1', severity: 'HIGH', score: 0.9, subjectType: 'TERMINAL', subjectId: 't-1',
       windowStart: 0, windowEnd: 1, evidenceEventIds: ['e-1', 'e-2'], reasonCodes: ['COMMON_POINT_OF_COMPROMISE'], explanation: 'x', measurements: {}, detectedAt: 5, emittedAt: 6,
