@@ -1,9 +1,13 @@
 /**
- * The alert lifecycle over HTTP, served by the process that reads ClickHouse (the sink):
+ * What a fraud analyst works with, over HTTP, served by the process that reads ClickHouse (the sink):
+ *   GET  /analyst                      the analyst's page (page/analyst.html)
+ *   GET  /v1/alerts                    the alert queue (?detector, severity, state, limit), riskiest first
+ *   GET  /v1/alerts/:alertId           an alert: explanation, numbers, evidence, state and history
  *   POST /v1/alerts/:alertId/actions   {actionId, action, actor, assignee?, reason?}
- *   GET  /v1/alerts/:alertId           the alert, its state and its history
+ *   GET  /v1/cards/:cardToken          a card's recent authorisations, decisions and outcomes
+ *   GET  /v1/terminals/:terminalId     a terminal's recent days
  * With an acquirer's API key (x-api-key, POSGUARD_API_KEYS): an acquirer sees and acts on its own
- * alerts only. An accepted action goes to fraud.alert-actions.v1, and a closing action on a card
+ * alerts, cards and terminals only. An accepted action goes to fraud.alert-actions.v1, and a closing action on a card
  * alert also to card.outcomes.v1 (alert-actions.ts), in one send: the sink stores both, the card
  * stage learns from the outcome.
  */
@@ -13,11 +17,13 @@ import { topics } from '../core/codec/topics.ts';
 import { errorCatalog, isPosguardError, PosguardError } from '../core/errors.ts';
 import { KeyChecker, type KeyDigest } from '../core/http/api-keys.ts';
 import type { ServiceApp } from '../core/http/service-app.ts';
-import type { AlertAction, AlertActionKind, SubjectType } from '../core/records.ts';
+import { readFileSync } from 'node:fs';
+import type { AlertActionKind } from '../core/records.ts';
 import type { Producer } from '../core/transport/port.ts';
-import { actOnAlert, alertActionKinds, stateOf, type ActedAlert } from './alert-actions.ts';
+import { actOnAlert, alertActionKinds, stateOf } from './alert-actions.ts';
+import { AnalystStore } from './store.ts';
 
-export interface AlertActionsDeps {
+export interface AnalystDeps {
   readonly clickhouse: ClickHouseClient;
   readonly database: string;
   readonly apiKeys: readonly KeyDigest[];
@@ -47,11 +53,21 @@ const actionBodySchema = {
     reason: { anyOf: [text(2000), { type: 'null' }] },
   },
 };
-const alertIdParams = { type: 'object', required: ['alertId'], properties: { alertId: { type: 'string', minLength: 1, maxLength: 512 } } };
+const idParams = (name: string) => ({ type: 'object', required: [name], properties: { [name]: { type: 'string', minLength: 1, maxLength: 512 } } });
+const alertIdParams = idParams('alertId');
+const choice = { type: 'string', maxLength: 64, pattern: '^[A-Za-z0-9_-]*$' };
+const queueQuery = {
+  type: 'object', additionalProperties: false,
+  properties: { detector: choice, severity: choice, state: choice, limit: { type: 'integer', minimum: 1, maximum: 1000 } },
+};
 
-export function serveAlertActions(app: ServiceApp, deps: AlertActionsDeps): void {
+/** The page, read once: one file, no build step. */
+let pageText: string | undefined;
+const page = () => (pageText ??= readFileSync(new URL('./page/analyst.html', import.meta.url), 'utf8'));
+
+export function serveAnalyst(app: ServiceApp, deps: AnalystDeps): void {
   const keys = new KeyChecker(() => deps.apiKeys);
-  const store = new AlertStore(deps.clickhouse, deps.database);
+  const store = new AnalystStore(deps.clickhouse, deps.database);
   const now = deps.now ?? Date.now;
   const fail = (reply: { code(status: number): unknown }, error: unknown) => {
     if (!isPosguardError(error)) throw error;
@@ -65,13 +81,44 @@ export function serveAlertActions(app: ServiceApp, deps: AlertActionsDeps): void
     return { acquirerId: check.holder, keyHolder: check.holder };
   };
 
+  app.get('/analyst', async (_request, reply) => reply.type('text/html; charset=utf-8').send(page()));
+
+  app.get<{ Querystring: { detector?: string; severity?: string; state?: string; limit?: number } }>('/v1/alerts', { schema: { querystring: queueQuery } }, async (request, reply) => {
+    try {
+      const who = caller(request);
+      const q = request.query;
+      return { alerts: await store.queue(who.acquirerId, { detector: q.detector ?? '', severity: q.severity ?? '', state: q.state ?? '', limit: q.limit ?? 100 }) };
+    } catch (error) {
+      return fail(reply, error);
+    }
+  });
+
   app.get<{ Params: { alertId: string } }>('/v1/alerts/:alertId', { schema: { params: alertIdParams } }, async (request, reply) => {
     try {
       const who = caller(request);
       const alert = await store.alert(request.params.alertId);
       if (alert === undefined || alert.owner !== who.acquirerId) throw new PosguardError('POSGUARD_ERR_ALERT_NOT_FOUND', `no alert with that id among acquirer ${who.acquirerId}'s alerts`);
-      const history = await store.history(alert.alertId);
-      return { alertId: alert.alertId, subjectType: alert.subjectType, subjectId: alert.subjectId, state: stateOf(history), history };
+      const [history, detail] = [await store.history(alert.alertId), await store.alertDetail(alert.alertId)];
+      return { ...detail.alert, state: stateOf(history), history, evidence: detail.evidence };
+    } catch (error) {
+      return fail(reply, error);
+    }
+  });
+
+  app.get<{ Params: { cardToken: string } }>('/v1/cards/:cardToken', { schema: { params: idParams('cardToken') } }, async (request, reply) => {
+    try {
+      return { cardToken: request.params.cardToken, ...await store.card(caller(request).acquirerId, request.params.cardToken) };
+    } catch (error) {
+      return fail(reply, error);
+    }
+  });
+
+  app.get<{ Params: { terminalId: string } }>('/v1/terminals/:terminalId', { schema: { params: idParams('terminalId') } }, async (request, reply) => {
+    try {
+      const who = caller(request);
+      const days = await store.terminal(who.acquirerId, request.params.terminalId);
+      if (days === undefined) throw new PosguardError('POSGUARD_ERR_ALERT_NOT_FOUND', `no terminal with that id among acquirer ${who.acquirerId}'s terminals`);
+      return { terminalId: request.params.terminalId, days };
     } catch (error) {
       return fail(reply, error);
     }
@@ -100,39 +147,4 @@ export function serveAlertActions(app: ServiceApp, deps: AlertActionsDeps): void
       return fail(reply, error);
     }
   });
-}
-
-/** Alerts and their actions as ClickHouse holds them (values as query parameters, never spliced). */
-class AlertStore {
-  constructor(private readonly clickhouse: ClickHouseClient, private readonly database: string) {}
-
-  private async rows<T>(query: string, params: Record<string, string>): Promise<T[]> {
-    return (await this.clickhouse.query({ query, query_params: params, format: 'JSONEachRow' })).json<T>();
-  }
-
-  /** The alert and the acquirer it belongs to: its own (a card's), else its terminal's or merchant's. */
-  async alert(alertId: string): Promise<ActedAlert | undefined> {
-    const db = this.database;
-    const [alert] = await this.rows<{ alertId: string; subjectType: SubjectType; subjectId: string; acquirerId: string | null; evidenceEventIds: string[] }>(
-      `SELECT alertId, subjectType, subjectId, acquirerId, evidenceEventIds FROM ${db}.alerts FINAL WHERE alertId = {alertId:String} LIMIT 1`, { alertId });
-    if (alert === undefined) return undefined;
-    let owner = alert.acquirerId;
-    if (owner === null && alert.subjectType !== 'CARD') {
-      const merchantOf = alert.subjectType === 'MERCHANT' ? '{subject:String}'
-        : `(SELECT any(merchantId) FROM ${db}.terminals FINAL WHERE terminalId = {subject:String})`;
-      const [found] = await this.rows<{ owner: string | null }>(
-        `SELECT coalesce((SELECT any(acquirerId) FROM ${db}.terminals FINAL WHERE terminalId = {subject:String} AND {type:String} = 'TERMINAL'),
-                         (SELECT any(acquirerId) FROM ${db}.merchants FINAL WHERE merchantId = ${merchantOf})) AS owner`,
-        { subject: alert.subjectId, type: alert.subjectType });
-      owner = found?.owner ?? null;
-    }
-    return { alertId: alert.alertId, subjectType: alert.subjectType, subjectId: alert.subjectId, owner, evidenceEventIds: alert.evidenceEventIds };
-  }
-
-  async history(alertId: string): Promise<AlertAction[]> {
-    const rows = await this.rows<Omit<AlertAction, 'actedAt'> & { actedAt: string }>(
-      `SELECT actionId, alertId, acquirerId, action, actor, keyHolder, assignee, reason, outcomeId, toUnixTimestamp64Milli(actedAt) AS actedAt
-       FROM ${this.database}.alert_actions FINAL WHERE alertId = {alertId:String} ORDER BY actedAt, actionId`, { alertId });
-    return rows.map((r) => ({ ...r, actedAt: Number(r.actedAt) }));
-  }
 }

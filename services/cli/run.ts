@@ -23,7 +23,7 @@ import { snapshotIntervalOf } from '../pipeline/pipeline.ts';
 import { connectPlatform } from '../pipeline/platform.ts';
 import { loadSettings } from '../pipeline/settings.ts';
 import { runSink } from '../sink/service.ts';
-import { serveAlertActions } from '../analyst/routes.ts';
+import { serveAnalyst } from '../analyst/routes.ts';
 import type { Serdes } from '../core/codec/serde.ts';
 import type { Producer } from '../core/transport/port.ts';
 import { topology, type ServiceName } from '../topology/topology.ts';
@@ -139,9 +139,9 @@ export const runCommand: Command = {
         unavailable: () => ingest.unavailable(), readiness,
         catalog: loadSchemaCatalog(), apiKeys: config.apiKeys, logger, metrics, eventTimeMaxAheadMs: config.eventTimeMaxAheadMs, ratePerAcquirer: config.ingestRatePerAcquirer });
     const sqlPort = clickhouse?.embedded === true ? await serveReadOnlySql(app, config) : undefined;
-    // The sink reads ClickHouse: the alert lifecycle is served where the alerts are, writing once Kafka answers.
+    // The sink reads ClickHouse: the analyst's page and the alert lifecycle are served where the alerts are, writing once Kafka answers.
     let actions: { producer: Producer; serdes: Serdes } | undefined;
-    if (clickhouse !== undefined) serveAlertActions(app, { clickhouse: clickhouse.client, database: config.clickhouseDatabase, apiKeys: config.apiKeys, connection: () => actions });
+    if (clickhouse !== undefined) serveAnalyst(app, { clickhouse: clickhouse.client, database: config.clickhouseDatabase, apiKeys: config.apiKeys, connection: () => actions });
     if (sqlPort !== undefined) cleanups.push(sqlPort.close);
     await app.listen({ host: config.host, port: config.port });
     const address = reachableAddress(app.server.address() as AddressInfo);

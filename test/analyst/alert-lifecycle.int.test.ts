@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serveAlertActions } from '../../services/analyst/routes.ts';
+import { serveAnalyst } from '../../services/analyst/routes.ts';
 import { connectClickHouse, type ClickHouseTarget } from '../../services/core/clickhouse/client.ts';
 import { migrate } from '../../services/core/clickhouse/migrations.ts';
 import { topics } from '../../services/core/codec/topics.ts';
@@ -48,7 +48,7 @@ beforeAll(async () => {
   await waitForDrain(platform.transport, pipeline);
   const producer = await platform.transport.producer();
   app = buildServiceApp({ service: 'sink', logger, metrics: createMetrics({ defaultMetrics: false }) });
-  serveAlertActions(app, { clickhouse: clickhouse.client, database: 'posguard', apiKeys: config.apiKeys, connection: () => ({ producer, serdes: platform.serdes }) });
+  serveAnalyst(app, { clickhouse: clickhouse.client, database: 'posguard', apiKeys: config.apiKeys, connection: () => ({ producer, serdes: platform.serdes }) });
   await app.ready();
 }, 600_000);
 
