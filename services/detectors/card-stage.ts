@@ -67,12 +67,14 @@ export interface CardStageOutput {
 
 export class CardStage {
   private readonly cards = new Map<string, CardViews>();
-  private readonly population = new PopulationProfile();
+  private readonly population: PopulationProfile;
   private readonly amountOutcomes = new AmountSignalOutcomes();
   private sinceEviction = 0;
 
   /** `shardOf` names the card's partition: population statistics are kept per partition (card-behaviour.ts). */
-  constructor(private readonly thresholds: Thresholds, private readonly shardOf: (cardToken: string) => number) {}
+  constructor(private readonly thresholds: Thresholds, private readonly shardOf: (cardToken: string) => number) {
+    this.population = new PopulationProfile(thresholds);
+  }
 
   get size(): number {
     let size = 0;

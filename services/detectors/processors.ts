@@ -12,7 +12,7 @@ import type { Decision, FraudAlert } from '../core/records.ts';
 import type { DecisionPolicies } from './decision/decide.ts';
 import { CardStage, type CardStageOutput } from './card-stage.ts';
 import type { StageInput } from './inputs.ts';
-import { toAlert, type Verdict } from './kernel/alert.ts';
+import { toAlert, type SeverityBands, type Verdict } from './kernel/alert.ts';
 import { EventTimeQueue, type Timed } from './kernel/event-time-queue.ts';
 import { MerchantStage, type MerchantStageOutput } from './merchant-stage.ts';
 import { toMerchantStage, toTerminalStage, type KeyedStageInput } from './routing.ts';
@@ -59,8 +59,8 @@ export function emptyOutput(): ProcessorOutput {
   return { alerts: [], decisions: [], toTerminal: [], toMerchant: [], toArbiter: [] };
 }
 
-function publish(verdicts: Verdict[], out: ProcessorOutput): void {
-  for (const verdict of verdicts) out.alerts.push(toAlert(verdict));
+function publish(verdicts: Verdict[], out: ProcessorOutput, bands: SeverityBands): void {
+  for (const verdict of verdicts) out.alerts.push(toAlert(verdict, bands));
   verdicts.length = 0;
 }
 
@@ -99,7 +99,7 @@ abstract class Processor<I extends { readonly time: number; readonly id: string 
   drain(out: ProcessorOutput, all = false): void {
     this.queue.drain((input) => this.process(input, out), all);
     this.afterRelease();
-    publish(this.verdicts, out);
+    publish(this.verdicts, out, this.thresholds);
   }
 
   /**
@@ -115,7 +115,7 @@ abstract class Processor<I extends { readonly time: number; readonly id: string 
   restore(checkpoint: string | undefined, out: ProcessorOutput): void {
     if (checkpoint !== undefined) this.queue.releaseThrough(JSON.parse(checkpoint) as Timed, (input) => this.process(input, out));
     this.afterRelease();
-    publish(this.verdicts, out);
+    publish(this.verdicts, out, this.thresholds);
   }
 
   /** Hook after a round of releases. */

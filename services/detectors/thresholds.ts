@@ -34,6 +34,16 @@ export const thresholdSpecs = {
   cardProfileBurstHours: { default: 24, why: 'Stolen card details are spent within a day; a card holder\'s odd purchases are spread over weeks.' },
   cardProfileBurstScore: { default: 3.5, why: 'Four unusual purchases in the window, or three with one at a rare hour: one or two are a holiday or a new sofa, and genuine cards reach three now and then.' },
   cardProfileSuppressionDays: { default: 7, why: 'One verdict per card per episode.' },
+  cardProfileCardMemory: { default: 50, why: 'Purchases after which a card\'s own statistics (per kind, and its price level) stop growing their weight and become an exponential average: older habits fade over about fifty purchases.' },
+  cardProfilePopulationMemory: { default: 100_000, why: 'Purchases over which the population\'s statistics of a card partition fade: months of a busy partition, so the prior follows prices slowly.' },
+  cardProfilePopulationMinPurchases: { default: 50, why: 'Purchases of a kind (and, times 24, of every hour) a card partition needs before its population serves as a prior: fewer are not a price level.' },
+  cardProfileLevelSplitMinPurchases: { default: 500, why: 'Repeat purchases a card partition needs before it splits the spread of purchases into a part between cards and a part within one (the empirical-Bayes level).' },
+  cardProfileMaxKinds: { default: 16, why: 'Kinds of purchase (merchant category × card present) remembered per card, the least used forgotten first: bounds a card\'s state; a card rarely has more.' },
+  cardProfileHourMemory: { default: 400, why: 'Purchases counted per card before its hour-of-day counters are halved, so that habits can change.' },
+  cardProfileNewKindMinPurchases: { default: 20, why: 'Purchases a card needs before a kind of purchase it never made counts as new to it.' },
+  cardProfileOwnHoursMinPurchases: { default: 20, why: 'Purchases a card needs before its own hours of day are its habit, while its partition\'s population does not know the hours yet.' },
+  cardProfileMinSpread: { default: 0.1, why: 'No spread of log-amounts is taken as narrower than 0.1 (about ±10%): prices vary.' },
+  cardProfileMaxRecentPurchases: { default: 64, why: 'Purchases kept per card while they are inside the burst window (a card makes a few a day); beyond, the oldest is learned early. Bounds a card\'s state.' },
   // card-amount
   cardAmountMinPurchases: { default: 10, why: 'A card\'s usual amount and how much it varies are its own after ten approved purchases; before, one large bill proves nothing.' },
   cardAmountMemory: { default: 100, why: 'A card\'s amounts fade over about a hundred purchases (months for most cards): habits change, slowly.' },
@@ -55,6 +65,7 @@ export const thresholdSpecs = {
   cppFalseDiscoveryRate: { default: 0.02, why: 'Benjamini–Hochberg over every terminal and merchant tested: at most about one named point of compromise in fifty is chance.' },
   cppExplainedShare: { default: 0.5, why: 'A candidate whose compromised cards mostly also visited a point of compromise already named is the shop next door, not a second skimmer.' },
   cppReferencePriorVisits: { default: 200, why: 'Weight, in card visits, of the population rate in a subject\'s own reference rate: a quiet terminal\'s few visits do not make a rate of their own.' },
+  cppMinCityVisits: { default: 500, why: 'Card visits a city needs within a candidate\'s window before its own compromise rate is the background a candidate is tested against; below, the city is too quiet for a rate and the population\'s serves.' },
   pointOfFraudAlpha: { default: 0.0001, why: 'Disputes are rarer than compromises and come with the transactions named: with ~1,500 terminals, 1e-4 keeps chance below one per run. The p-value it is compared with counts every period of the disputed period\'s length in the window (the period is drawn around the disputes).' },
   pointOfFraudWindowDays: { default: 30, why: 'Disputes for a fake terminal or colluding merchant trickle in over weeks.' },
   pointOfFraudMinCards: { default: 3, why: 'Three distinct cardholders disputing the same terminal is a pattern, not bad luck.' },
@@ -71,6 +82,7 @@ export const thresholdSpecs = {
   cardTestingMinCards: { default: 12, why: 'A busy till sees a dozen cards in ten minutes, but not mostly declined and tiny.' },
   cardTestingMinDeclineShare: { default: 0.6, why: 'Most tested numbers are dead; genuine decline rates are a few percent.' },
   cardTestingMaxMedianMinor: { default: 500, why: 'Testers use amounts too small to be noticed (under 5.00).' },
+  cardTestingSuppressionMinutes: { default: 60, why: 'One verdict per terminal per testing run: a script works through its list within the hour.' },
   // laundering-cashout
   merchantWindowDays: { default: 7, why: 'A week smooths weekday rhythms and is short enough to act on.' },
   merchantMinTransactions: { default: 20, why: 'Shares over fewer transactions are noise.' },
@@ -112,6 +124,10 @@ export const thresholdSpecs = {
   decisionNegativeSampleShare: { default: 0.1, why: 'Share of genuine authorisations the model learns from (chosen by a hash of the eventId, so the same in every run); every fraudulent one is learned. The score is corrected for the sampling.' },
   decisionReviewScore: { default: 0.2, why: 'Score from which an authorisation is sent for review (by default; per acquirer in POSGUARD_DECISION_POLICY).' },
   decisionDeclineScore: { default: 0.8, why: 'Score from which an authorisation is declined (by default; per acquirer in POSGUARD_DECISION_POLICY).' },
+  // alerts
+  alertCriticalScore: { default: 0.9, why: 'An alert scored 0.9 or more is CRITICAL: the evidence leaves little doubt (a clone used in two places at once, a terminal named by a dozen cards).' },
+  alertHighScore: { default: 0.75, why: 'From 0.75, HIGH: worth working today.' },
+  alertMediumScore: { default: 0.5, why: 'From 0.5, MEDIUM; below, LOW.' },
   // event time
   allowedLatenessMinutes: { default: 10, why: 'How late (in event time) an input may arrive and still be processed in order.' },
 } as const;

@@ -1,12 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { isPosguardError } from '../../services/core/errors.ts';
+import { severityOf } from '../../services/detectors/kernel/alert.ts';
 import { defaultThresholds, envNameOf, thresholdSpecs, thresholdsFromEnv, type ThresholdName } from '../../services/detectors/thresholds.ts';
 
 describe('detector thresholds', () => {
   it('default to the documented values and take overrides from POSGUARD_THRESHOLD_* variables', () => {
     expect(thresholdsFromEnv({})).toEqual(defaultThresholds);
     expect(thresholdsFromEnv({ POSGUARD_THRESHOLD_MAX_SPEED_KMH: '1000' }).maxSpeedKmh).toBe(1000);
+  });
+
+  it('set the severity bands of alerts', () => {
+    expect([0.95, 0.8, 0.6, 0.3].map((score) => severityOf(score, defaultThresholds))).toEqual(['CRITICAL', 'HIGH', 'MEDIUM', 'LOW']);
+    const stricter = thresholdsFromEnv({ POSGUARD_THRESHOLD_ALERT_CRITICAL_SCORE: '0.97', POSGUARD_THRESHOLD_ALERT_HIGH_SCORE: '0.9' });
+    expect([0.95, 0.8, 0.6].map((score) => severityOf(score, stricter))).toEqual(['HIGH', 'MEDIUM', 'MEDIUM']);
   });
 
   it('stop start-up on a malformed value, naming the variable', () => {

@@ -51,27 +51,6 @@ import type { Thresholds } from '../thresholds.ts';
 export const CARD_BEHAVIOUR = 'card-behaviour';
 export const CARD_BEHAVIOUR_VERSION = '2.3.0';
 
-/** A card's own statistics stop growing their weight here: older habits fade. */
-const cardMemory = 50;
-/** The population's statistics fade over this many purchases of a kind. */
-const populationMemory = 100_000;
-/** Population statistics need this many purchases of a kind before they serve as a prior. */
-const populationMinPurchases = 50;
-/** The split of the shard's spread between and within cards needs this many repeat purchases. */
-const levelSplitMinPurchases = 500;
-/** Kinds of purchase remembered per card; the least used is forgotten first. */
-const maxKindsPerCard = 16;
-/** Hour counters are halved when they reach this total. */
-const hourMemory = 400;
-/** A card needs this many purchases before a kind of purchase it never made counts as new to it. */
-const newKindMinPurchases = 20;
-/** Before its shard's population knows the hours of day, a card's own need this many purchases. */
-const ownHoursMinPurchases = 20;
-/** No spread is taken as narrower than this (log units, about ±10%): prices vary. */
-const minSpread = 0.1;
-/** Purchases kept per card while they are inside the burst window (a card makes a few a day). */
-const maxRecentPurchases = 64;
-
 /** How far purchases run from their kind's mean, split into a part between cards and one within a card. */
 interface LevelSpread {
   /** Distances of purchases from their kind's mean, every card's. */
@@ -126,6 +105,9 @@ export function initialCardProfile(): CardProfile {
 
 /** What all cards of one shard spend per kind of purchase: the prior for cards that have little history. */
 export class PopulationProfile {
+  /** `t`: its memories and minimums (configuration, not state). */
+  constructor(private readonly t: Thresholds) {}
+
   /** Per shard: kind of purchase → its statistics. */
   private readonly kinds = new Map<number, Map<string, LogAmountStatistics>>();
   /** Per shard: learned purchases per local hour of day, and their total. */
@@ -140,7 +122,7 @@ export class PopulationProfile {
    */
   levelSpread(shard: number): Readonly<LevelSpread> | undefined {
     const s = this.levels.get(shard);
-    return s === undefined || s.withinCard.n < levelSplitMinPurchases || s.between <= 0 ? undefined : s;
+    return s === undefined || s.withinCard.n < this.t.cardProfileLevelSplitMinPurchases || s.between <= 0 ? undefined : s;
   }
 
   /** `level`: the card's level before this purchase joins it. */
@@ -150,11 +132,11 @@ export class PopulationProfile {
       s = { fromKind: { n: 0, mean: 0, variance: 0 }, withinCard: { n: 0, mean: 0, variance: 0 }, between: 0, within: 0 };
       this.levels.set(shard, s);
     }
-    learn(s.fromKind, fromKind, populationMemory);
+    learn(s.fromKind, fromKind, this.t.cardProfilePopulationMemory);
     if (level.n > 0) {
       // A purchase's distance from a level measured over n purchases varies by within × (1 + 1/n).
       const d = fromKind - level.mean;
-      learn(s.withinCard, d * d * level.n / (level.n + 1), populationMemory);
+      learn(s.withinCard, d * d * level.n / (level.n + 1), this.t.cardProfilePopulationMemory);
     }
     s.within = s.withinCard.mean;
     s.between = s.fromKind.variance - s.within;
@@ -163,7 +145,7 @@ export class PopulationProfile {
   /** The share of the shard's purchases made in this local hour, once it has seen enough to tell. */
   hourShare(shard: number, hour: number): number | undefined {
     const h = this.hours.get(shard);
-    return h === undefined || h.total < populationMinPurchases * 24 ? undefined : h.counts[hour]! / h.total;
+    return h === undefined || h.total < this.t.cardProfilePopulationMinPurchases * 24 ? undefined : h.counts[hour]! / h.total;
   }
 
   learnHour(shard: number, hour: number): void {
@@ -178,7 +160,7 @@ export class PopulationProfile {
 
   get(shard: number, kind: string): LogAmountStatistics | undefined {
     const s = this.kinds.get(shard)?.get(kind);
-    return s !== undefined && s.n >= populationMinPurchases ? s : undefined;
+    return s !== undefined && s.n >= this.t.cardProfilePopulationMinPurchases ? s : undefined;
   }
 
   learn(shard: number, kind: string, x: number): void {
@@ -192,7 +174,7 @@ export class PopulationProfile {
       s = { n: 0, mean: 0, variance: 0 };
       kinds.set(kind, s);
     }
-    learn(s, x, populationMemory);
+    learn(s, x, this.t.cardProfilePopulationMemory);
   }
 }
 
@@ -227,7 +209,7 @@ export function evolveCardBehaviour(
       // levels differ between cards — never less than `w`, so a card unlike any other is still
       // judged at its own level. The kind's spread keeps only its within-card share, plus what is
       // still uncertain about the level.
-      const byCard = profile.level.n / Math.max(split.within, minSpread * minSpread);
+      const byCard = profile.level.n / Math.max(split.within, t.cardProfileMinSpread * t.cardProfileMinSpread);
       const weight = Math.max(w, byCard / (byCard + 1 / split.between));
       priorMean = prior.mean + weight * shift;
       priorVariance = prior.variance * split.within / (split.within + split.between) + (1 - weight) * split.between;
@@ -242,7 +224,7 @@ export function evolveCardBehaviour(
   }
   const n = own?.n ?? 0;
   const hour = hourOf(e);
-  learnPastWindow(profile, population, shard, a.eventTime - t.cardProfileBurstHours * HOUR_MS);
+  learnPastWindow(profile, population, shard, a.eventTime - t.cardProfileBurstHours * HOUR_MS, t);
 
   let spreads = 0;
   let usual = Number.NaN;
@@ -250,7 +232,7 @@ export function evolveCardBehaviour(
     const pn = hasPrior ? k : 0;
     const mean = ((own?.mean ?? 0) * n + priorMean * pn) / (n + pn);
     const variance = ((own?.variance ?? 0) * n + priorVariance * pn) / (n + pn);
-    spreads = (x - mean) / Math.max(Math.sqrt(variance), minSpread);
+    spreads = (x - mean) / Math.max(Math.sqrt(variance), t.cardProfileMinSpread);
     usual = Math.exp(mean);
   }
   const high = spreads >= t.cardProfileHighSpreads;
@@ -266,15 +248,15 @@ export function evolveCardBehaviour(
   const populationShare = population.hourShare(shard, hour);
   const hk = t.cardProfileHourPriorPurchases;
   const hourShare = populationShare !== undefined ? (profile.hours[hour]! + hk * populationShare) / (profile.hoursTotal + hk)
-    : profile.hoursTotal >= ownHoursMinPurchases ? (profile.hours[hour]! + 1) / (profile.hoursTotal + 24) : Number.POSITIVE_INFINITY;
+    : profile.hoursTotal >= t.cardProfileOwnHoursMinPurchases ? (profile.hours[hour]! + 1) / (profile.hoursTotal + 24) : Number.POSITIVE_INFINITY;
   const oddHour = hourShare < t.cardProfileRareHourShare / 24;
   const moderate = (fast || oddHour) && !high && !low && spreads >= t.cardProfileModerateSpreads;
   const rareHour = (high || low || moderate) && oddHour;
-  const newKind = (high || low) && profile.purchases >= newKindMinPurchases && own === undefined;
+  const newKind = (high || low) && profile.purchases >= t.cardProfileNewKindMinPurchases && own === undefined;
   const score = high || low ? 1 + (rareHour ? t.cardProfileRareHourWeight : 0) + (newKind ? t.cardProfileNewKindWeight : 0)
     : moderate ? t.cardProfileModerateWeight + (rareHour ? t.cardProfileRareHourWeight : 0) : 0;
   const recent = profile.recent;
-  if (recent.length >= maxRecentPurchases) learnOldest(profile, population, shard);
+  if (recent.length >= t.cardProfileMaxRecentPurchases) learnOldest(profile, population, shard, t);
   recent.push({
     eventId: a.eventId, time: a.eventTime, kind, approved: a.responseCode === '00', alerted: a.eventTime < profile.suppressedUntil,
     amountMinor: a.amountMinor, currency: a.currency, usualMinor: usual, spreads, hour, rareHour, newKind, moderate, fast, score,
@@ -324,30 +306,32 @@ function usualPurchasesPerDay(profile: CardProfile, now: number): number {
 }
 
 /** Purchases older than the burst window leave it; those no verdict touched become habit. */
-function learnPastWindow(profile: CardProfile, population: PopulationProfile, shard: number, from: number): void {
-  while (profile.recent.length > 0 && profile.recent[0]!.time <= from) learnOldest(profile, population, shard);
+function learnPastWindow(profile: CardProfile, population: PopulationProfile, shard: number, from: number, t: Thresholds): void {
+  while (profile.recent.length > 0 && profile.recent[0]!.time <= from) learnOldest(profile, population, shard, t);
 }
 
-function learnOldest(profile: CardProfile, population: PopulationProfile, shard: number): void {
+function learnOldest(profile: CardProfile, population: PopulationProfile, shard: number, t: Thresholds): void {
   const p = profile.recent.shift()!;
-  if (!p.alerted && p.approved) learnPurchase(profile, population, shard, p.kind, Math.log(p.amountMinor), p.hour, p.time);
+  if (!p.alerted && p.approved) learnPurchase(profile, population, shard, p, t);
 }
 
-function learnPurchase(profile: CardProfile, population: PopulationProfile, shard: number, kind: string, x: number, hour: number, time: number): void {
+function learnPurchase(profile: CardProfile, population: PopulationProfile, shard: number, p: RecentPurchase, t: Thresholds): void {
+  const { kind, hour, time } = p;
+  const x = Math.log(p.amountMinor);
   let own = profile.kinds.get(kind);
   if (own === undefined) {
-    if (profile.kinds.size >= maxKindsPerCard) forgetLeastUsedKind(profile.kinds);
+    if (profile.kinds.size >= t.cardProfileMaxKinds) forgetLeastUsedKind(profile.kinds);
     own = { n: 0, mean: 0, variance: 0 };
     profile.kinds.set(kind, own);
   }
-  learn(own, x, cardMemory);
+  learn(own, x, t.cardProfileCardMemory);
   const usual = population.get(shard, kind);
   if (usual !== undefined) {
     population.learnLevel(shard, x - usual.mean, profile.level);
-    learn(profile.level, x - usual.mean, cardMemory);
+    learn(profile.level, x - usual.mean, t.cardProfileCardMemory);
   }
   population.learn(shard, kind, x);
-  if (profile.hoursTotal >= hourMemory) {
+  if (profile.hoursTotal >= t.cardProfileHourMemory) {
     profile.hoursTotal = 0;
     for (let h = 0; h < 24; h++) profile.hoursTotal += (profile.hours[h] = Math.floor(profile.hours[h]! / 2));
   }

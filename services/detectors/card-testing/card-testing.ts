@@ -3,7 +3,7 @@
  * least cardTestingMinCards distinct cards, mostly declined, for tiny amounts. One verdict per
  * terminal per hour. State: the window's authorisations (tens), per active terminal.
  */
-import { HOUR_MS, MINUTE_MS } from '../../core/geo.ts';
+import { MINUTE_MS } from '../../core/geo.ts';
 import { APPROVED, type EnrichedAuthorisation } from '../../core/records.ts';
 import { fmt, type Verdict } from '../kernel/alert.ts';
 import type { Thresholds } from '../thresholds.ts';
@@ -55,7 +55,7 @@ export class CardTesting {
     const median = amounts[Math.floor(amounts.length / 2)]!;
     if (median > this.t.cardTestingMaxMedianMinor) return undefined;
 
-    w.suppressedUntil = a.eventTime + HOUR_MS;
+    w.suppressedUntil = a.eventTime + this.t.cardTestingSuppressionMinutes * MINUTE_MS;
     const first = w.attempts[0]!.time;
     return {
       detector: CARD_TESTING,
@@ -74,10 +74,12 @@ export class CardTesting {
     };
   }
 
+  /** Forgets terminals quiet for longer than both the window and the suppression (their state says nothing any more). */
   evict(now: number): void {
+    const quiet = Math.max(this.t.cardTestingWindowMinutes, this.t.cardTestingSuppressionMinutes) * MINUTE_MS;
     for (const [id, w] of this.terminals) {
       const last = w.attempts.at(-1);
-      if (last === undefined || last.time < now - HOUR_MS) this.terminals.delete(id);
+      if (last === undefined || last.time < now - quiet) this.terminals.delete(id);
     }
   }
 }

@@ -24,17 +24,24 @@ export interface Verdict {
   readonly acquirerId?: string;
 }
 
-export function severityOf(score: number): Severity {
-  if (score >= 0.9) return 'CRITICAL';
-  if (score >= 0.75) return 'HIGH';
-  if (score >= 0.5) return 'MEDIUM';
+/** The score bands of the severities (thresholds `alertCriticalScore`, `alertHighScore`, `alertMediumScore`). */
+export interface SeverityBands {
+  readonly alertCriticalScore: number;
+  readonly alertHighScore: number;
+  readonly alertMediumScore: number;
+}
+
+export function severityOf(score: number, bands: SeverityBands): Severity {
+  if (score >= bands.alertCriticalScore) return 'CRITICAL';
+  if (score >= bands.alertHighScore) return 'HIGH';
+  if (score >= bands.alertMediumScore) return 'MEDIUM';
   return 'LOW';
 }
 
 /** Evidence lists are capped so one alert stays a readable record; the count is kept in measurements. */
 export const MAX_EVIDENCE = 50;
 
-export function toAlert(v: Verdict): FraudAlert {
+export function toAlert(v: Verdict, bands: SeverityBands): FraudAlert {
   const measurements: Record<string, number> = {};
   for (const key of Object.keys(v.measurements).sort()) measurements[key] = round(v.measurements[key]!);
   return {
@@ -42,7 +49,7 @@ export function toAlert(v: Verdict): FraudAlert {
     alertId: `${v.detector}:${v.subjectType}:${v.acquirerId === undefined ? '' : `${v.acquirerId}/`}${v.subjectId}:${v.windowStart}`,
     detector: v.detector,
     detectorVersion: v.detectorVersion,
-    severity: severityOf(v.score),
+    severity: severityOf(v.score, bands),
     score: round(v.score),
     subjectType: v.subjectType,
     subjectId: v.subjectId,

@@ -66,9 +66,6 @@ interface CandidateTest {
   readonly referenceExplained: number;
 }
 
-/** Below this many card visits in a city and window, its own rate is too noisy; use the population's. */
-const minCityVisits = 500;
-
 interface CityDays {
   visits: Map<number, number>;
   compromised: Map<number, number>;
@@ -226,7 +223,7 @@ export class ClusterArbiter {
       visits -= other.visits * share;
       compromised -= other.compromisedVisits * share;
     }
-    const background = visits >= minCityVisits ? Math.max(0, compromised) / visits : 0;
+    const background = visits >= this.t.cppMinCityVisits ? Math.max(0, compromised) / visits : 0;
     return Math.max(this.t.populationCompromiseRate, background);
   }
 
