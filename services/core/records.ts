@@ -154,6 +154,8 @@ export interface FraudAlert {
   emittedAt: number;
   /** The acquirer whose authorisations it is about (card alerts); null for terminal and merchant alerts. */
   acquirerId: string | null;
+  /** The threshold set that raised it (`thresholdsVersion`); null on alerts from before versions were named. */
+  thresholdsVersion: string | null;
 }
 
 export type DecisionKind = 'APPROVE' | 'REVIEW' | 'DECLINE' | 'UNKNOWN';

@@ -12,7 +12,7 @@ import type { Decision, FraudAlert } from '../core/records.ts';
 import type { DecisionPolicies } from './decision/decide.ts';
 import { CardStage, type CardStageOutput } from './card-stage.ts';
 import type { StageInput } from './inputs.ts';
-import { toAlert, type SeverityBands, type Verdict } from './kernel/alert.ts';
+import { toAlert, type Verdict } from './kernel/alert.ts';
 import { EventTimeQueue, type Timed } from './kernel/event-time-queue.ts';
 import { MerchantStage, type MerchantStageOutput } from './merchant-stage.ts';
 import { toMerchantStage, toTerminalStage, type KeyedStageInput } from './routing.ts';
@@ -59,8 +59,8 @@ export function emptyOutput(): ProcessorOutput {
   return { alerts: [], decisions: [], toTerminal: [], toMerchant: [], toArbiter: [] };
 }
 
-function publish(verdicts: Verdict[], out: ProcessorOutput, bands: SeverityBands): void {
-  for (const verdict of verdicts) out.alerts.push(toAlert(verdict, bands));
+function publish(verdicts: Verdict[], out: ProcessorOutput, t: Thresholds): void {
+  for (const verdict of verdicts) out.alerts.push(toAlert(verdict, t));
   verdicts.length = 0;
 }
 

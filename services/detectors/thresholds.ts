@@ -4,6 +4,7 @@
  * POSGUARD_THRESHOLD_<NAME> (e.g. POSGUARD_THRESHOLD_MAX_SPEED_KMH=1000); see `thresholdsFromEnv`.
  */
 
+import { createHash } from 'node:crypto';
 import { PosguardError } from '../core/errors.ts';
 export const thresholdSpecs = {
   // cloned-card
@@ -138,6 +139,23 @@ export type Thresholds = { readonly [K in ThresholdName]: number };
 export const defaultThresholds: Thresholds = Object.fromEntries(
   Object.entries(thresholdSpecs).map(([name, spec]) => [name, spec.default]),
 ) as Thresholds;
+
+const versions = new WeakMap<Thresholds, string>();
+
+/**
+ * The version of a threshold set, named by its values: `t-` and the first 12 hex digits of the
+ * SHA-256 of every threshold and its value, by name. The same settings give the same version in
+ * every process and run; every alert names the one that raised it.
+ */
+export function thresholdsVersion(t: Thresholds): string {
+  let version = versions.get(t);
+  if (version === undefined) {
+    const values = (Object.keys(thresholdSpecs) as ThresholdName[]).sort().map((name) => [name, t[name]]);
+    version = `t-${createHash('sha256').update(JSON.stringify(values)).digest('hex').slice(0, 12)}`;
+    versions.set(t, version);
+  }
+  return version;
+}
 
 export function envNameOf(name: ThresholdName): string {
   return `POSGUARD_THRESHOLD_${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;

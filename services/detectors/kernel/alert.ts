@@ -6,6 +6,7 @@
  * time when it publishes (replay keeps `detectedAt`, so replay output is byte-identical).
  */
 import type { FraudAlert, Severity, SubjectType } from '../../core/records.ts';
+import { thresholdsVersion, type Thresholds } from '../thresholds.ts';
 
 export interface Verdict {
   readonly detector: string;
@@ -41,7 +42,8 @@ export function severityOf(score: number, bands: SeverityBands): Severity {
 /** Evidence lists are capped so one alert stays a readable record; the count is kept in measurements. */
 export const MAX_EVIDENCE = 50;
 
-export function toAlert(v: Verdict, bands: SeverityBands): FraudAlert {
+/** The alert of a verdict, raised under the threshold set `t` (its severity bands and version). */
+export function toAlert(v: Verdict, t: Thresholds): FraudAlert {
   const measurements: Record<string, number> = {};
   for (const key of Object.keys(v.measurements).sort()) measurements[key] = round(v.measurements[key]!);
   return {
@@ -49,7 +51,7 @@ export function toAlert(v: Verdict, bands: SeverityBands): FraudAlert {
     alertId: `${v.detector}:${v.subjectType}:${v.acquirerId === undefined ? '' : `${v.acquirerId}/`}${v.subjectId}:${v.windowStart}`,
     detector: v.detector,
     detectorVersion: v.detectorVersion,
-    severity: severityOf(v.score, bands),
+    severity: severityOf(v.score, t),
     score: round(v.score),
     subjectType: v.subjectType,
     subjectId: v.subjectId,
@@ -62,6 +64,7 @@ export function toAlert(v: Verdict, bands: SeverityBands): FraudAlert {
     detectedAt: v.detectedAt,
     emittedAt: v.detectedAt,
     acquirerId: v.acquirerId ?? null,
+    thresholdsVersion: thresholdsVersion(t),
   };
 }
 
