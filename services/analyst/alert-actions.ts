@@ -15,12 +15,12 @@ import type { AlertAction, AlertActionKind, CardOutcome, SubjectType } from '../
 export const alertActionKinds: readonly AlertActionKind[] = ['ACKNOWLEDGED', 'ASSIGNED', 'CONFIRMED_FRAUD', 'DISMISSED'];
 const closing: ReadonlySet<AlertActionKind> = new Set(['CONFIRMED_FRAUD', 'DISMISSED']);
 
-/** The alert as stored, with the acquirer it belongs to (its own, or its terminal's or merchant's). */
+/** The alert as stored, with whether it belongs to the caller (its own acquirer, or its terminal's or merchant's). */
 export interface ActedAlert {
   readonly alertId: string;
   readonly subjectType: SubjectType;
   readonly subjectId: string;
-  /** Null when no acquirer owns it (a terminal no acquirer registered): nobody may act on it then. */
+  /** The calling acquirer when the alert is its own; null when it is another's, or nobody's (a terminal no acquirer registered). */
   readonly owner: string | null;
   readonly evidenceEventIds: readonly string[];
 }

@@ -14,10 +14,12 @@
 import type { ClickHouseClient } from '../core/clickhouse/client.ts';
 import type { Serdes } from '../core/codec/serde.ts';
 import { topics } from '../core/codec/topics.ts';
-import { errorCatalog, isPosguardError, PosguardError } from '../core/errors.ts';
+import { isPosguardError, PosguardError } from '../core/errors.ts';
 import { KeyChecker, type KeyDigest } from '../core/http/api-keys.ts';
+import { problem } from '../core/http/problem.ts';
 import type { ServiceApp } from '../core/http/service-app.ts';
 import { readFileSync } from 'node:fs';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AlertActionKind } from '../core/records.ts';
 import type { Producer } from '../core/transport/port.ts';
 import { actOnAlert, alertActionKinds, stateOf } from './alert-actions.ts';
@@ -69,14 +71,16 @@ export function serveAnalyst(app: ServiceApp, deps: AnalystDeps): void {
   const keys = new KeyChecker(() => deps.apiKeys);
   const store = new AnalystStore(deps.clickhouse, deps.database);
   const now = deps.now ?? Date.now;
-  const fail = (reply: { code(status: number): unknown }, error: unknown) => {
+  const fail = (reply: FastifyReply, error: unknown) => {
     if (!isPosguardError(error)) throw error;
-    reply.code(errorCatalog[error.code].status);
-    return { error: error.code, message: error.message, ...(error.details?.fieldErrors === undefined ? {} : { fieldErrors: error.details.fieldErrors }) };
+    if (error.details.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.details.retryAfterSeconds));
+    return problem(reply, error.code, error.message, error.details.fieldErrors === undefined ? {} : { fieldErrors: error.details.fieldErrors });
   };
-  const caller = (request: Parameters<KeyChecker['check']>[0]) => {
+  const caller = (request: FastifyRequest) => {
     const check = keys.check(request);
-    if (check.kind === 'throttled') throw new PosguardError('POSGUARD_ERR_AUTH_THROTTLED', `too many wrong keys from this address; retry in ${check.retryAfterSeconds} s`);
+    if (check.kind === 'throttled') {
+      throw new PosguardError('POSGUARD_ERR_AUTH_THROTTLED', `too many wrong keys from this address; retry in ${check.retryAfterSeconds} s`, { retryAfterSeconds: check.retryAfterSeconds });
+    }
     if (check.kind === 'unknown') throw new PosguardError('POSGUARD_ERR_INGEST_UNAUTHORISED', 'send an acquirer key of POSGUARD_API_KEYS in the x-api-key header');
     return { acquirerId: check.holder, keyHolder: check.holder };
   };
@@ -96,7 +100,7 @@ export function serveAnalyst(app: ServiceApp, deps: AnalystDeps): void {
   app.get<{ Params: { alertId: string } }>('/v1/alerts/:alertId', { schema: { params: alertIdParams } }, async (request, reply) => {
     try {
       const who = caller(request);
-      const alert = await store.alert(request.params.alertId);
+      const alert = await store.alert(request.params.alertId, who.acquirerId);
       if (alert === undefined || alert.owner !== who.acquirerId) throw new PosguardError('POSGUARD_ERR_ALERT_NOT_FOUND', `no alert with that id among acquirer ${who.acquirerId}'s alerts`);
       const [history, detail] = [await store.history(alert.alertId), await store.alertDetail(alert.alertId)];
       return { ...detail.alert, state: stateOf(history), history, evidence: detail.evidence };
@@ -129,7 +133,7 @@ export function serveAnalyst(app: ServiceApp, deps: AnalystDeps): void {
       const who = caller(request);
       const connection = deps.connection();
       if (connection === undefined) throw new PosguardError('POSGUARD_ERR_ALERT_ACTIONS_UNAVAILABLE', 'not connected to Kafka and the schema registry yet');
-      const alert = await store.alert(request.params.alertId);
+      const alert = await store.alert(request.params.alertId, who.acquirerId);
       const body = request.body;
       const result = actOnAlert(alert, alert === undefined ? [] : await store.history(alert.alertId),
         { actionId: body.actionId, action: body.action, actor: body.actor, assignee: body.assignee ?? null, reason: body.reason ?? null }, who, now());

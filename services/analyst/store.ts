@@ -21,13 +21,17 @@ export class AnalystStore {
     return (await this.clickhouse.query({ query, query_params: params, format: 'JSONEachRow' })).json<T>();
   }
 
-  /** Alerts of `acquirer` (a `WHERE` condition over alert_states' columns; parameter `acquirer`). */
-  private ownedBy(): string {
+  /**
+   * Whether an alert is `acquirer`'s (a condition over an alert's `subjectType`, `subjectId` and
+   * its own acquirer, the column `acquirerColumn`; parameter `acquirer`): the one definition of
+   * ownership, for the queue and for a single alert.
+   */
+  private ownedBy(acquirerColumn: string): string {
     const db = this.database;
     const merchants = `SELECT merchantId FROM ${db}.merchants FINAL WHERE acquirerId = {acquirer:String}`;
-    return `(alertAcquirerId = {acquirer:String}
-      OR (subjectType = 'MERCHANT' AND alertAcquirerId IS NULL AND subjectId IN (${merchants}))
-      OR (subjectType = 'TERMINAL' AND alertAcquirerId IS NULL AND subjectId IN (
+    return `(${acquirerColumn} = {acquirer:String}
+      OR (subjectType = 'MERCHANT' AND ${acquirerColumn} IS NULL AND subjectId IN (${merchants}))
+      OR (subjectType = 'TERMINAL' AND ${acquirerColumn} IS NULL AND subjectId IN (
            SELECT terminalId FROM ${db}.terminals FINAL WHERE acquirerId = {acquirer:String} OR merchantId IN (${merchants}))))`;
   }
 
@@ -36,7 +40,7 @@ export class AnalystStore {
     return this.rows(
       `SELECT alertId, detector, severity, score, subjectType, subjectId, toUnixTimestamp64Milli(detectedAt) AS detectedAt, state, assignee, explanation
        FROM ${this.database}.alert_states
-       WHERE ${this.ownedBy()}
+       WHERE ${this.ownedBy('alertAcquirerId')}
          AND ({detector:String} = '' OR detector = {detector:String})
          AND ({severity:String} = '' OR severity = {severity:String})
          AND ({state:String} = '' OR state = {state:String})
@@ -45,23 +49,13 @@ export class AnalystStore {
       { acquirer, detector: filter.detector, severity: filter.severity, state: filter.state, limit: filter.limit });
   }
 
-  /** The alert with the acquirer it belongs to, for the lifecycle. */
-  async alert(alertId: string): Promise<ActedAlert | undefined> {
-    const db = this.database;
-    const [alert] = await this.rows<{ alertId: string; subjectType: SubjectType; subjectId: string; acquirerId: string | null; evidenceEventIds: string[] }>(
-      `SELECT alertId, subjectType, subjectId, acquirerId, evidenceEventIds FROM ${db}.alerts FINAL WHERE alertId = {alertId:String} LIMIT 1`, { alertId });
+  /** The alert, owned by `acquirer` or by nobody it may see (`owner` null), for the lifecycle. */
+  async alert(alertId: string, acquirer: string): Promise<ActedAlert | undefined> {
+    const [alert] = await this.rows<{ alertId: string; subjectType: SubjectType; subjectId: string; evidenceEventIds: string[]; owned: number }>(
+      `SELECT alertId, subjectType, subjectId, evidenceEventIds, ${this.ownedBy('acquirerId')} AS owned
+       FROM ${this.database}.alerts FINAL WHERE alertId = {alertId:String} LIMIT 1`, { alertId, acquirer });
     if (alert === undefined) return undefined;
-    let owner = alert.acquirerId;
-    if (owner === null && alert.subjectType !== 'CARD') {
-      const merchantOf = alert.subjectType === 'MERCHANT' ? '{subject:String}'
-        : `(SELECT any(merchantId) FROM ${db}.terminals FINAL WHERE terminalId = {subject:String})`;
-      const [found] = await this.rows<{ owner: string | null }>(
-        `SELECT coalesce((SELECT any(acquirerId) FROM ${db}.terminals FINAL WHERE terminalId = {subject:String} AND {type:String} = 'TERMINAL'),
-                         (SELECT any(acquirerId) FROM ${db}.merchants FINAL WHERE merchantId = ${merchantOf})) AS owner`,
-        { subject: alert.subjectId, type: alert.subjectType });
-      owner = found?.owner ?? null;
-    }
-    return { alertId: alert.alertId, subjectType: alert.subjectType, subjectId: alert.subjectId, owner, evidenceEventIds: alert.evidenceEventIds };
+    return { alertId: alert.alertId, subjectType: alert.subjectType, subjectId: alert.subjectId, owner: alert.owned ? acquirer : null, evidenceEventIds: alert.evidenceEventIds };
   }
 
   /** What an analyst reads on an alert's page: its explanation, numbers and evidence transactions. */

@@ -20,7 +20,8 @@ import type { SchemaCatalog } from '../core/codec/schema-catalog.ts';
 import { KeyChecker, type FailureBrake, type KeyDigest } from '../core/http/api-keys.ts';
 import type { Serdes } from '../core/codec/serde.ts';
 import { topics } from '../core/codec/topics.ts';
-import { errorCatalog, isPosguardError, type ErrorCode } from '../core/errors.ts';
+import { isPosguardError, type ErrorCode } from '../core/errors.ts';
+import { problem } from '../core/http/problem.ts';
 import { buildServiceApp, type ReadinessCheck } from '../core/http/service-app.ts';
 import type { Logger } from '../core/observability/logging.ts';
 import type { Metrics } from '../core/observability/metrics.ts';
@@ -211,11 +212,6 @@ function othersReference(owners: ProfileOwners, kind: RecordKind, item: Record<s
 
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 const listed = (indexes: readonly number[]) => `${indexes.slice(0, 10).join(', ')}${indexes.length > 10 ? ' …' : ''}`;
-
-function problem(reply: FastifyReply, code: ErrorCode, message: string, extra: Record<string, unknown> = {}) {
-  reply.code(errorCatalog[code].status);
-  return { error: code, message, ...extra };
-}
 
 export function buildIngestApp(deps: IngestDeps) {
   const app = buildServiceApp({ service: 'ingest', logger: deps.logger, metrics: deps.metrics, readiness: deps.readiness, bodyLimit: deps.bodyLimitBytes ?? 5 * 1024 * 1024 });
